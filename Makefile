@@ -1,0 +1,30 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install run test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: the gateway on http://127.0.0.1:8080/fhir over SQLite in var/, with demo data
+run: install
+	$(BIN)/samenzorg serve --demo
+
+## test: the whole suite (SQLite; set SAMENZORG_TEST_DATABASE_URL for PostgreSQL)
+test: install
+	$(BIN)/python -m pytest
+
+## bench: the benchmarks in bench/ (by hand; results go to bench/RESULTS.md)
+bench: install
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,152 @@
+"""create_app(config): wiring only."""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+import orjson
+from flask import Flask, Response, g, request
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+
+from .access import Access
+from .config import Settings
+from .errors import FhirError, Issue, NotAcceptable, UnsupportedMediaType, outcome
+from .fhirhttp import FhirRequest, FhirResponse
+from .interactions import Context
+from .repository import Repository
+from .routes import resolve
+from .storage.db import make_engine
+from .validation import parse_json
+
+FHIR_JSON = "application/fhir+json"
+_JSON_TYPES = {"application/fhir+json", "application/json", "application/json+fhir", "text/json"}
+_FORMATS = {"json", "application/fhir+json", "application/json", "application/json+fhir"}
+log = logging.getLogger("samenzorg.request")
+
+
+def create_app(config: Settings | dict | None = None) -> Flask:
+    if config is None:
+        settings = Settings.from_env()
+    elif isinstance(config, dict):
+        settings = Settings.from_env().with_(**config)
+    else:
+        settings = config
+    logging.basicConfig(level=settings.log_level.upper(), format="%(message)s")
+
+    app = Flask(__name__)
+    app.config["SAMENZORG"] = settings
+    engine = make_engine(settings.database_url)
+    app.extensions["samenzorg.engine"] = engine
+
+    @app.before_request
+    def start():
+        g.started = time.perf_counter()
+        g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+
+    @app.after_request
+    def finish(response: Response):
+        response.headers["X-Request-ID"] = g.request_id
+        log.info(orjson.dumps({
+            "event": "request", "request_id": g.request_id, "method": request.method,
+            "path": request.path, "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - g.started) * 1000, 2),
+        }).decode())
+        return response
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:  # any failure to reach the database is "not ready"
+            logging.getLogger("samenzorg").exception("health check: database unreachable")
+            return _json(503, {"status": "unavailable", "database": "unreachable"})
+        return _json(200, {"status": "ok", "database": "ok"})
+
+    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+    @app.route("/fhir", methods=methods, strict_slashes=False, defaults={"path": ""})
+    @app.route("/fhir/<path:path>", methods=methods)
+    def fhir(path: str):
+        try:
+            return _to_flask(_serve(settings, engine, path.strip("/")))
+        except FhirError as error:
+            return _error(error)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = {404: "not-found", 405: "not-supported"}.get(exc.code, "invalid")
+        return _to_flask(FhirResponse(exc.code, orjson.dumps(outcome([Issue("error", code, exc.description)]))))
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        logging.getLogger("samenzorg").exception("unhandled error (request %s)", g.get("request_id"))
+        issue = Issue("fatal", "exception", f"Internal error; quote request id {g.get('request_id')} to the operator.")
+        return _to_flask(FhirResponse(500, orjson.dumps(outcome([issue]))))
+
+    return app
+
+
+def _serve(settings: Settings, engine, path: str) -> FhirResponse:
+    _negotiate()
+    handler, params = resolve(request.method, path)
+    freq = _fhir_request(settings, path, params)
+    write = request.method in ("POST", "PUT", "PATCH", "DELETE")
+    with engine.connect().execution_options(write=write) as conn:
+        with conn.begin():
+            ctx = Context(Repository(conn, Access.open()), settings, freq.base_url)
+            return handler(ctx, freq)
+
+
+def _negotiate() -> None:
+    fmt = request.args.get("_format")
+    if fmt is not None and fmt.split(";")[0].strip().lower() not in _FORMATS:
+        raise NotAcceptable(f"_format '{fmt}' is not served; this server speaks FHIR JSON only.")
+    accept = request.accept_mimetypes
+    if fmt is None and accept and not any(accept[m] for m in (*_JSON_TYPES, "*/*", "application/*")):
+        raise NotAcceptable("This server answers in application/fhir+json only.")
+
+
+def _fhir_request(settings: Settings, path: str, params: dict) -> FhirRequest:
+    raw = request.get_data(cache=False)
+    body = None
+    query = [(k, v) for k, v in request.args.items(multi=True) if k != "_format"]
+    if path.endswith("_search") and request.method == "POST":
+        form_type = (request.mimetype or "").lower()
+        if raw and form_type != "application/x-www-form-urlencoded":
+            raise UnsupportedMediaType("POST _search takes application/x-www-form-urlencoded parameters.")
+        from urllib.parse import parse_qsl
+
+        params = {**params, "form": parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)}
+    elif raw and request.method in ("POST", "PUT", "PATCH"):
+        mimetype = (request.mimetype or "").lower()
+        accepted = _JSON_TYPES | ({"application/json-patch+json"} if request.method == "PATCH" else set())
+        if mimetype not in accepted:
+            raise UnsupportedMediaType(f"Content-Type '{request.mimetype or 'none'}' is not accepted; "
+                                       "send application/fhir+json.")
+        body = parse_json(raw)
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    base_url = settings.base_url.rstrip("/") if settings.base_url else request.url_root.rstrip("/") + "/fhir"
+    return FhirRequest(request.method, path, query, headers, body, raw, base_url, params)
+
+
+def _to_flask(resp: FhirResponse) -> Response:
+    out = Response(resp.body if resp.body is not None else b"", status=resp.status)
+    if resp.body is not None:
+        out.headers["Content-Type"] = f"{FHIR_JSON}; charset=utf-8"
+    for k, v in resp.headers.items():
+        out.headers[k] = v
+    return out
+
+
+def _error(error: FhirError) -> Response:
+    resp = FhirResponse(error.status, orjson.dumps(outcome(error.issues)), dict(error.headers))
+    if error.status == 401:
+        resp.headers.setdefault("WWW-Authenticate", "Bearer")
+    return _to_flask(resp)
+
+
+def _json(status: int, payload: dict) -> Response:
+    return Response(orjson.dumps(payload), status=status, mimetype="application/json")

@@ -1,0 +1,102 @@
+"""The `samenzorg` command."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import orjson
+
+from .config import Settings
+from .errors import FhirError
+
+DEMO_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "networks"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="samenzorg", description="Samenzorg FHIR gateway for informal-care networks.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="serve the FHIR API with gunicorn")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    p.add_argument("--demo", action="store_true",
+                   help="upgrade the database and load the demo networks when it is empty")
+    p.set_defaults(func=_serve)
+
+    p = sub.add_parser("db", help="database schema")
+    dbsub = p.add_subparsers(dest="db_command", required=True)
+    up = dbsub.add_parser("upgrade", help="create or migrate the schema to the newest version")
+    up.add_argument("--revision", default="head")
+    up.set_defaults(func=_db_upgrade)
+
+    p = sub.add_parser("load", help="load FHIR data: a Bundle (transaction, batch or collection) or NDJSON")
+    p.add_argument("files", nargs="+", type=Path)
+    p.set_defaults(func=_load)
+
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    try:
+        return args.func(settings, args) or 0
+    except FhirError as error:
+        for issue in error.issues:
+            print(f"error: {issue.diagnostics}" + (f" ({', '.join(issue.expression)})" if issue.expression else ""),
+                  file=sys.stderr)
+        return 1
+
+
+def _db_upgrade(settings: Settings, args) -> int:
+    from .storage.db import upgrade
+
+    upgrade(settings.database_url, args.revision)
+    print(f"database at {_safe_url(settings.database_url)} is at revision {args.revision}")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _load(settings: Settings, args) -> int:
+    from .loading import load_files
+
+    for path, summary in load_files(settings, args.files):
+        print(f"{path}: {summary}")
+    return 0
+
+
+def _serve(settings: Settings, args) -> int:
+    if args.demo:
+        from .loading import load_demo_if_empty
+        from .storage.db import upgrade
+
+        upgrade(settings.database_url)
+        loaded = load_demo_if_empty(settings, DEMO_DIR)
+        print(f"demo data: {loaded}")
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{args.host}:{args.port}")
+            self.cfg.set("workers", args.workers)
+            self.cfg.set("threads", args.threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("accesslog", None)
+
+        def load(self):
+            from .app import create_app
+
+            return create_app(settings)
+
+    print(f"Samenzorg serving on http://{args.host}:{args.port}/fhir", flush=True)
+    Server().run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

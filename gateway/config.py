@@ -1,0 +1,63 @@
+"""Settings from SAMENZORG_* environment variables (and a `.env` file if present)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+PREFIX = "SAMENZORG_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///var/samenzorg.db"
+    base_url: str = ""  # empty: derived from each request's host
+    jwt_secret: str | None = None
+    jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    log_level: str = "INFO"
+    var_dir: str = "var"
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None, env_file: str | os.PathLike = ".env") -> "Settings":
+        values: dict[str, str] = {}
+        if Path(env_file).is_file():
+            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(os.environ if environ is None else environ)
+        known = {f for f in cls.__dataclass_fields__ if f != "extra"}
+        kwargs = {}
+        for key, value in values.items():
+            if key.startswith(PREFIX):
+                name = key[len(PREFIX):].lower()
+                if name in known and value != "":
+                    kwargs[name] = value
+        return cls(**kwargs)
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    def signing_secret(self) -> bytes:
+        """The server's own secret: the configured JWT secret, else one generated into var/.
+
+        Generated once and kept, so tokens and page links survive a restart; a
+        deployment with several processes configures SAMENZORG_JWT_SECRET.
+        """
+        if self.jwt_secret:
+            return self.jwt_secret.encode()
+        path = Path(self.var_dir) / "dev-secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+        return path.read_text().strip().encode()
+
+    def derived_key(self, purpose: str) -> bytes:
+        return hmac.new(self.signing_secret(), purpose.encode(), hashlib.sha256).digest()

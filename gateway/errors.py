@@ -1,0 +1,103 @@
+"""Errors are values: code raises a FhirError, one function renders it.
+
+Nothing else in the gateway builds an error response.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Issue:
+    severity: str  # fatal | error | warning | information
+    code: str  # http://hl7.org/fhir/issue-type
+    diagnostics: str
+    expression: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        out = {"severity": self.severity, "code": self.code, "diagnostics": self.diagnostics}
+        if self.expression:
+            out["expression"] = list(self.expression)
+        return out
+
+
+class FhirError(Exception):
+    status = 500
+    code = "exception"
+
+    def __init__(self, diagnostics: str, *, expression=(), issues: list[Issue] | None = None,
+                 headers: dict | None = None):
+        super().__init__(diagnostics)
+        self.diagnostics = diagnostics
+        self.headers = headers or {}
+        if isinstance(expression, str):
+            expression = (expression,)
+        self.issues = issues or [Issue("error", self.code, diagnostics, tuple(expression))]
+
+
+class BadRequest(FhirError):
+    status, code = 400, "invalid"
+
+
+class Unauthorized(FhirError):
+    status, code = 401, "login"
+
+
+class Forbidden(FhirError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(FhirError):
+    status, code = 404, "not-found"
+
+
+class MethodNotAllowed(FhirError):
+    status, code = 405, "not-supported"
+
+
+class NotAcceptable(FhirError):
+    status, code = 406, "not-supported"
+
+
+class Conflict(FhirError):
+    status, code = 409, "conflict"
+
+
+class Gone(FhirError):
+    status, code = 410, "deleted"
+
+
+class PreconditionFailed(FhirError):
+    status, code = 412, "conflict"
+
+
+class UnsupportedMediaType(FhirError):
+    status, code = 415, "not-supported"
+
+
+class Invalid(FhirError):
+    """The resource parsed but does not conform: 422 Unprocessable Entity."""
+
+    status, code = 422, "invalid"
+
+
+class NotSupported(FhirError):
+    status, code = 501, "not-supported"
+
+
+def outcome(issues: list[Issue]) -> dict:
+    return {"resourceType": "OperationOutcome", "issue": [i.to_json() for i in issues]}
+
+
+def information(diagnostics: str) -> dict:
+    return outcome([Issue("information", "informational", diagnostics)])
+
+
+@dataclass
+class Outcomes:
+    """Warnings collected while serving a request (e.g. ignored search parameters)."""
+
+    issues: list[Issue] = field(default_factory=list)
+
+    def warn(self, diagnostics: str, code: str = "not-supported", expression=()) -> None:
+        self.issues.append(Issue("warning", code, diagnostics, tuple(expression)))

@@ -1,0 +1,63 @@
+"""GET /metadata: a CapabilityStatement that lists only what works."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import orjson
+
+from .. import __version__
+from ..fhirhttp import FhirRequest, FhirResponse
+from ..resource_types import SERVED_TYPES
+from . import Context
+
+_TYPE_INTERACTIONS = ["read", "vread", "update", "patch", "delete", "history-instance",
+                      "history-type", "create", "search-type"]
+
+
+def metadata(ctx: Context, req: FhirRequest) -> FhirResponse:
+    return FhirResponse(200, _statement(ctx.base_url))
+
+
+@lru_cache(maxsize=8)
+def _statement(base_url: str) -> bytes:
+    from ..search import capability as search_capability
+
+    search = search_capability()
+    resources = []
+    for rtype in SERVED_TYPES:
+        entry = {
+            "type": rtype,
+            "profile": f"http://hl7.org/fhir/StructureDefinition/{rtype}",
+            "interaction": [{"code": code} for code in _TYPE_INTERACTIONS],
+            "versioning": "versioned-update",
+            "readHistory": True,
+            "updateCreate": True,
+            "conditionalCreate": True,
+            "conditionalRead": "full-support",
+            "conditionalUpdate": True,
+            "conditionalDelete": "single",
+        }
+        entry.update({k: v for k, v in search.get(rtype, {}).items() if v})
+        resources.append(entry)
+    statement = {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-11-23",
+        "publisher": "Samenzorg",
+        "kind": "instance",
+        "software": {"name": "Samenzorg", "version": __version__},
+        "implementation": {"description": "Samenzorg FHIR gateway for informal-care networks",
+                           "url": base_url},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "patchFormat": ["application/json-patch+json"],
+        "rest": [{
+            "mode": "server",
+            "resource": resources,
+            "interaction": [{"code": c} for c in ("transaction", "batch", "history-system", "search-system")],
+            "searchParam": search.get("*", {}).get("searchParam", []),
+        }],
+    }
+    if not statement["rest"][0]["searchParam"]:
+        del statement["rest"][0]["searchParam"]
+    return orjson.dumps(statement)

@@ -1,0 +1,102 @@
+"""Loading data from files: Bundles, NDJSON and (for the demo) network documents.
+
+Everything goes through the same bundle handler as `POST /fhir`, so a file
+load validates and indexes exactly like the API does. Each file is one
+transaction: it loads whole or not at all.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+from sqlalchemy import func, select
+
+from .access import Access
+from .config import Settings
+from .errors import BadRequest
+from .fhirhttp import FhirRequest
+from .interactions import Context
+from .interactions.bundle import process
+from .repository import Repository
+from .storage.db import make_engine
+from .storage.tables import resources
+
+
+def read_bundle(path: Path) -> dict:
+    """A file as a batch/transaction Bundle: NDJSON and collections become transactions."""
+    raw = path.read_bytes()
+    if path.suffix == ".ndjson":
+        lines = [line for line in raw.splitlines() if line.strip()]
+        try:
+            return _as_transaction([orjson.loads(line) for line in lines])
+        except orjson.JSONDecodeError as exc:
+            raise BadRequest(f"{path}: not NDJSON ({exc})") from None
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"{path}: not JSON ({exc})") from None
+    if isinstance(data, dict) and data.get("resourceType") == "Bundle":
+        if data.get("type") in ("transaction", "batch"):
+            return data
+        return _as_transaction([e.get("resource") for e in data.get("entry") or []])
+    if isinstance(data, dict) and data.get("resourceType"):
+        return _as_transaction([data])
+    raise BadRequest(f"{path}: expected a FHIR Bundle, a resource or NDJSON.")
+
+
+def _as_transaction(resources_: list) -> dict:
+    entries = []
+    for r in resources_:
+        if not isinstance(r, dict) or "resourceType" not in r:
+            raise BadRequest("Every line or entry must be a FHIR resource.")
+        if r.get("id"):
+            request = {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}
+        else:
+            request = {"method": "POST", "url": r["resourceType"]}
+        entries.append({"resource": r, "request": request})
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+def apply_bundle(settings: Settings, engine, bundle: dict) -> dict:
+    with engine.connect().execution_options(write=True) as conn, conn.begin():
+        ctx = Context(Repository(conn, Access.open()), settings, settings.base_url.rstrip("/"))
+        req = FhirRequest("POST", "", [], {"prefer": "return=minimal"}, bundle, b"", ctx.base_url)
+        return orjson.loads(process(ctx, req).body)
+
+
+def _summary(response: dict) -> str:
+    statuses: dict[str, int] = {}
+    for entry in response.get("entry", []):
+        code = entry.get("response", {}).get("status", "?").split(" ")[0]
+        statuses[code] = statuses.get(code, 0) + 1
+    names = {"200": "unchanged or updated", "201": "created", "204": "deleted"}
+    return ", ".join(f"{n} {names.get(code, code)}" for code, n in sorted(statuses.items())) or "nothing"
+
+
+def load_files(settings: Settings, paths: list[Path]):
+    engine = make_engine(settings.database_url)
+    try:
+        for path in paths:
+            yield path, _summary(apply_bundle(settings, engine, read_bundle(path)))
+    finally:
+        engine.dispose()
+
+
+def load_demo_if_empty(settings: Settings, directory: Path) -> str:
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            if conn.execute(select(func.count()).select_from(resources)).scalar_one():
+                return "database not empty; nothing loaded"
+        files = sorted(directory.glob("*.json"))
+        for path in files:
+            apply_bundle(settings, engine, demo_bundle(path))
+        return f"loaded {len(files)} demo networks from {directory}"
+    finally:
+        engine.dispose()
+
+
+def demo_bundle(path: Path) -> dict:
+    from mappings import load_network, network_to_fhir
+
+    return network_to_fhir(load_network(orjson.loads(path.read_bytes())))

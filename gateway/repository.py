@@ -1,0 +1,219 @@
+"""Repository(connection, access): the only way handlers reach stored data.
+
+Every read, search, history and write goes through here, and access policy
+(`Access.restrict`) is applied here, so no handler can forget it. Writes
+validate nothing themselves: callers pass resources that `validation`
+already approved.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from . import fhirtime
+from .access import Access
+from .errors import BadRequest, Conflict, Gone, NotFound, PreconditionFailed
+from .resource_types import SERVED
+from .storage.tables import INDEX_TABLES, resource_history, resources
+
+SERVER_META = ("versionId", "lastUpdated")
+
+
+@dataclass(frozen=True)
+class Stored:
+    res_type: str
+    res_id: str
+    version: int
+    last_updated: datetime
+    deleted: bool
+    body: bytes | None
+
+    @property
+    def reference(self) -> str:
+        return f"{self.res_type}/{self.res_id}"
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    seq: int
+    stored: Stored
+    method: str
+
+
+def _content(resource: dict) -> dict:
+    """The resource without what the server sets, to tell a real change from a no-op."""
+    meta = {k: v for k, v in (resource.get("meta") or {}).items() if k not in SERVER_META}
+    out = {k: v for k, v in resource.items() if k != "meta"}
+    if meta:
+        out["meta"] = meta
+    return out
+
+
+class Repository:
+    def __init__(self, conn, access: Access | None = None):
+        self.conn = conn
+        self.access = access or Access.open()
+
+    # -- reads ---------------------------------------------------------------
+    def _current(self, res_type: str, res_id: str, *, for_update: bool = False):
+        q = select(resources).where(resources.c.res_type == res_type, resources.c.res_id == res_id)
+        clause = self.access.restrict(res_type)
+        if clause is not None:
+            q = q.where(clause)
+        if for_update and self.conn.dialect.name != "sqlite":
+            q = q.with_for_update()
+        return self.conn.execute(q).first()
+
+    def read(self, res_type: str, res_id: str) -> Stored:
+        row = self._current(res_type, res_id)
+        if row is None:
+            raise NotFound(f"{res_type}/{res_id} is not known.")
+        stored = _stored(row)
+        if stored.deleted:
+            raise Gone(f"{res_type}/{res_id} was deleted.",
+                       headers={"ETag": f'W/"{stored.version}"'})
+        return stored
+
+    def vread(self, res_type: str, res_id: str, version: int) -> Stored:
+        if self._current(res_type, res_id) is None:
+            raise NotFound(f"{res_type}/{res_id} is not known.")
+        row = self.conn.execute(
+            select(resource_history).where(
+                resource_history.c.res_type == res_type,
+                resource_history.c.res_id == res_id,
+                resource_history.c.version == version,
+            )
+        ).first()
+        if row is None:
+            raise NotFound(f"{res_type}/{res_id} has no version {version}.")
+        stored = _stored_history(row)
+        if stored.deleted:
+            raise Gone(f"Version {version} of {res_type}/{res_id} is a deletion.")
+        return stored
+
+    def history(self, res_type: str | None, res_id: str | None, *, since: datetime | None,
+                before_seq: int | None, count: int) -> list[HistoryRow]:
+        """Newest first. `before_seq` is the paging cursor, stable under concurrent writes."""
+        h = resource_history
+        q = select(h).order_by(h.c.seq.desc()).limit(count)
+        if res_type is not None:
+            q = q.where(h.c.res_type == res_type)
+            clause = self.access.restrict(res_type)
+            if clause is not None:
+                allowed = select(resources.c.res_id).where(resources.c.res_type == res_type, clause)
+                q = q.where(h.c.res_id.in_(allowed))
+        elif self.access.restrict("*") is not None:
+            raise NotImplementedError("system history under a restricted access")
+        if res_id is not None:
+            if self._current(res_type, res_id) is None:
+                raise NotFound(f"{res_type}/{res_id} is not known.")
+            q = q.where(h.c.res_id == res_id)
+        if since is not None:
+            q = q.where(h.c.last_updated >= since)
+        if before_seq is not None:
+            q = q.where(h.c.seq < before_seq)
+        return [HistoryRow(r.seq, _stored_history(r), r.method) for r in self.conn.execute(q)]
+
+    def match(self, res_type: str, params: list[tuple[str, str]], limit: int = 2) -> list[str]:
+        from .search import match
+
+        return match(self.conn, res_type, params, restrict=self.access.restrict, limit=limit)
+
+    def search(self, res_type: str | None, params: list[tuple[str, str]], **kwargs) -> bytes:
+        from .search import search_bundle
+
+        return search_bundle(self.conn, res_type=res_type, params=params,
+                             restrict=self.access.restrict, **kwargs)
+
+    # -- writes --------------------------------------------------------------
+    def create(self, resource: dict) -> Stored:
+        res_type = resource["resourceType"]
+        resource = {**resource, "id": str(uuid.uuid4())}
+        return self._write(res_type, resource["id"], resource, "POST", None)
+
+    def update(self, res_type: str, res_id: str, resource: dict, *,
+               if_match: int | None = None) -> tuple[Stored, bool]:
+        """Update, or create with the client's id when unknown. Returns (stored, created)."""
+        current = self._current(res_type, res_id, for_update=True)
+        if if_match is not None:
+            if current is None or current.deleted:
+                raise PreconditionFailed(f"If-Match given, but {res_type}/{res_id} does not exist.")
+            if current.version != if_match:
+                raise PreconditionFailed(
+                    f"{res_type}/{res_id} is at version {current.version}, not {if_match}.")
+        resource = {**resource, "id": res_id}
+        if current is not None and not current.deleted and current.body is not None:
+            if _content(orjson.loads(current.body)) == _content(resource):
+                return _stored(current), False
+        created = current is None or current.deleted
+        return self._write(res_type, res_id, resource, "PUT", current), created
+
+    def delete(self, res_type: str, res_id: str) -> Stored | None:
+        """Delete; None when already deleted (no new version). NotFound when never known."""
+        current = self._current(res_type, res_id, for_update=True)
+        if current is None:
+            raise NotFound(f"{res_type}/{res_id} is not known.")
+        if current.deleted:
+            return None
+        return self._write(res_type, res_id, None, "DELETE", current)
+
+    def _write(self, res_type: str, res_id: str, resource: dict | None, method: str, current) -> Stored:
+        if res_type not in SERVED:
+            raise BadRequest(f"Resource type '{res_type}' is not served here.")
+        now = fhirtime.now()
+        version = 1 if current is None else current.version + 1
+        body = None
+        if resource is not None:
+            meta = {k: v for k, v in (resource.get("meta") or {}).items() if k not in SERVER_META}
+            meta = {"versionId": str(version), "lastUpdated": fhirtime.instant(now), **meta}
+            # id and meta first: what a reader scans for.
+            resource = {"resourceType": res_type, "id": res_id, "meta": meta,
+                        **{k: v for k, v in resource.items() if k not in ("resourceType", "id", "meta")}}
+            body = orjson.dumps(resource)
+        values = dict(version=version, last_updated=now, deleted=resource is None, body=body)
+        try:
+            if current is None:
+                rid = self.conn.execute(
+                    insert(resources).values(res_type=res_type, res_id=res_id, **values)
+                    .returning(resources.c.rid)
+                ).scalar_one()
+            else:
+                rid = current.rid
+                result = self.conn.execute(
+                    update(resources)
+                    .where(resources.c.rid == rid, resources.c.version == current.version)
+                    .values(**values)
+                )
+                if result.rowcount != 1:
+                    raise Conflict(f"{res_type}/{res_id} was changed concurrently; retry.")
+            self.conn.execute(insert(resource_history).values(
+                res_type=res_type, res_id=res_id, method=method, **{k: values[k] for k in ("version", "last_updated", "body")}))
+        except IntegrityError:
+            raise Conflict(f"{res_type}/{res_id} was written concurrently; retry.") from None
+        self._reindex(rid, res_type, resource)
+        return Stored(res_type, res_id, version, now, resource is None, body)
+
+    def _reindex(self, rid: int, res_type: str, resource: dict | None) -> None:
+        from .search import index_rows
+
+        for table in INDEX_TABLES.values():
+            self.conn.execute(delete(table).where(table.c.rid == rid))
+        if resource is None:
+            return
+        for kind, rows in index_rows(resource).items():
+            if rows:
+                self.conn.execute(insert(INDEX_TABLES[kind]),
+                                  [{**r, "rid": rid, "res_type": res_type} for r in rows])
+
+
+def _stored(row) -> Stored:
+    return Stored(row.res_type, row.res_id, row.version, row.last_updated, row.deleted, row.body)
+
+
+def _stored_history(row) -> Stored:
+    return Stored(row.res_type, row.res_id, row.version, row.last_updated, row.body is None, row.body)

@@ -1,0 +1,78 @@
+"""The route table, as data: (method, pattern) -> handler.
+
+The same table routes HTTP requests and batch/transaction entries. Paths
+are relative to the FHIR base. `{type}` matches served types only (an
+unknown type is a 404, not a 405).
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from .errors import MethodNotAllowed, NotFound
+from .interactions import bundle, capability, crud, history, search
+from .resource_types import SERVED
+
+_SEG = r"[A-Za-z0-9\-.]{1,64}"
+_PATTERNS = {
+    "": r"",
+    "metadata": r"metadata",
+    "_history": r"_history",
+    "{type}": r"(?P<type>[A-Za-z]+)",
+    "{type}/_search": r"(?P<type>[A-Za-z]+)/_search",
+    "{type}/_history": r"(?P<type>[A-Za-z]+)/_history",
+    "{type}/{id}": rf"(?P<type>[A-Za-z]+)/(?P<id>{_SEG})",
+    "{type}/{id}/_history": rf"(?P<type>[A-Za-z]+)/(?P<id>{_SEG})/_history",
+    "{type}/{id}/_history/{vid}": rf"(?P<type>[A-Za-z]+)/(?P<id>{_SEG})/_history/(?P<vid>{_SEG})",
+}
+
+# (method, pattern) -> handler. A conditional update
+# or delete is the same path as a search, told apart by its method.
+ROUTES: list[tuple[str, str, Callable]] = [
+    ("GET", "metadata", capability.metadata),
+    ("GET", "", search.system_search),
+    ("POST", "", bundle.process),
+    ("GET", "_history", history.system_history),
+    ("GET", "{type}", search.type_search),
+    ("POST", "{type}/_search", search.type_search),
+    ("POST", "{type}", crud.create),
+    ("PUT", "{type}", crud.conditional_update),
+    ("PATCH", "{type}", crud.conditional_patch),
+    ("DELETE", "{type}", crud.conditional_delete),
+    ("GET", "{type}/_history", history.type_history),
+    ("GET", "{type}/{id}", crud.read),
+    ("PUT", "{type}/{id}", crud.update),
+    ("PATCH", "{type}/{id}", crud.patch),
+    ("DELETE", "{type}/{id}", crud.delete),
+    ("GET", "{type}/{id}/_history", history.instance_history),
+    ("GET", "{type}/{id}/_history/{vid}", crud.vread),
+]
+
+_COMPILED = [(m, re.compile(_PATTERNS[p]), h) for m, p, h in ROUTES]
+# HEAD is answered like GET, without the body (Flask strips it).
+_ALIASES = {"HEAD": "GET"}
+
+
+def resolve(method: str, path: str) -> tuple[Callable, dict[str, str]]:
+    method = _ALIASES.get(method, method)
+    allowed: set[str] = set()
+    unknown_type = None
+    for m, regex, handler in _COMPILED:
+        match = regex.fullmatch(path)
+        if not match:
+            continue
+        params = match.groupdict()
+        rtype = params.get("type")
+        if rtype is not None and rtype not in SERVED:
+            unknown_type = rtype
+            continue
+        if m == method:
+            return handler, params
+        allowed.add(m)
+    if allowed:
+        listed = ", ".join(sorted(allowed))
+        raise MethodNotAllowed(f"{method} is not allowed on /{path}; allowed: {listed}.",
+                               headers={"Allow": listed})
+    if unknown_type:
+        raise NotFound(f"Resource type '{unknown_type}' is not served here.")
+    raise NotFound(f"There is nothing at /{path}.")

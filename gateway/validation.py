@@ -1,0 +1,107 @@
+"""Validation on write: the only place a resource is run through fhir.resources.
+
+Reads never come here; they serve the bytes this module approved.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import orjson
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
+
+from .errors import BadRequest, Invalid, Issue
+from .resource_types import SERVED, valid_id
+
+
+def parse_json(raw: bytes) -> object:
+    if not raw or not raw.strip():
+        raise BadRequest("The request body is empty; a FHIR JSON resource was expected.")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"The request body is not valid JSON: {exc}") from None
+
+
+@lru_cache(maxsize=None)
+def _model(resource_type: str):
+    return get_fhir_model_class(resource_type)
+
+
+def _path(resource_type: str, loc: tuple) -> str:
+    out = resource_type
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part not in ("__root__",):
+            out += f".{part}"
+    return out
+
+
+def _empty_values(value, path: str, found: list[str]) -> None:
+    # FHIR JSON forbids empty strings, arrays and objects (json.html#2.6.2).
+    if isinstance(value, dict):
+        if not value:
+            found.append(path)
+        for key, child in value.items():
+            _empty_values(child, f"{path}.{key}", found)
+    elif isinstance(value, list):
+        if not value:
+            found.append(path)
+        for i, child in enumerate(value):
+            _empty_values(child, f"{path}[{i}]", found)
+    elif value is None or (isinstance(value, str) and not value.strip()):
+        found.append(path)
+
+
+def validate_resource(body: object, *, expected_type: str | None = None,
+                      expected_id: str | None = None, require_id: bool = False) -> dict:
+    """Check a parsed body is a valid resource of a served type; return it as a dict.
+
+    Raises BadRequest for what is not a resource at all or disagrees with the
+    URL, Invalid (422) for a resource that does not conform, each issue naming
+    the element in `expression`.
+    """
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object holding a FHIR resource.")
+    rtype = body.get("resourceType")
+    if not isinstance(rtype, str):
+        raise BadRequest("The resource has no resourceType.", expression="resourceType")
+    if expected_type and rtype != expected_type:
+        raise BadRequest(f"resourceType '{rtype}' does not match the URL's type '{expected_type}'.",
+                         expression="resourceType")
+    if rtype not in SERVED:
+        raise BadRequest(f"Resource type '{rtype}' is not served here.", expression="resourceType")
+    rid = body.get("id")
+    if rid is not None and (not isinstance(rid, str) or not valid_id(rid)):
+        raise BadRequest("The resource id is not a valid FHIR id.", expression=f"{rtype}.id")
+    if expected_id is not None and rid != expected_id:
+        if rid is None:
+            raise BadRequest("The resource in an update must carry the id given in the URL.",
+                             expression=f"{rtype}.id")
+        raise BadRequest(f"The resource id '{rid}' does not match the URL's id '{expected_id}'.",
+                         expression=f"{rtype}.id")
+    if require_id and rid is None:
+        raise BadRequest("The resource must carry an id.", expression=f"{rtype}.id")
+
+    empties: list[str] = []
+    _empty_values(body, rtype, empties)
+    issues = [Issue("error", "invalid", "Empty values are not allowed in FHIR JSON.", (p,)) for p in empties]
+    try:
+        _model(rtype).model_validate(body)
+    except ValidationError as exc:
+        for err in exc.errors():
+            issues.append(Issue("error", _issue_code(err["type"]), err["msg"], (_path(rtype, err["loc"]),)))
+    except (ValueError, TypeError) as exc:  # a model-level check outside pydantic's error list
+        issues.append(Issue("error", "invalid", str(exc), (rtype,)))
+    if issues:
+        raise Invalid(f"{rtype} failed validation: {issues[0].diagnostics}", issues=issues)
+    return body
+
+
+def _issue_code(pydantic_type: str) -> str:
+    if pydantic_type.startswith("extra_forbidden"):
+        return "structure"
+    if "missing" in pydantic_type:
+        return "required"
+    return "value"
