@@ -104,8 +104,8 @@ def _negotiate() -> None:
     fmt = request.args.get("_format")
     if fmt is not None and fmt.split(";")[0].strip().lower() not in _FORMATS:
         raise NotAcceptable(f"_format '{fmt}' is not served; this server speaks FHIR JSON only.")
-    accept = request.accept_mimetypes
-    if fmt is None and accept and not any(accept[m] for m in (*_JSON_TYPES, "*/*", "application/*")):
+    offered = [m.split(";")[0].strip().lower() for m, q in request.accept_mimetypes if q > 0]
+    if fmt is None and offered and not any(m in _JSON_TYPES or m in ("*/*", "application/*") for m in offered):
         raise NotAcceptable("This server answers in application/fhir+json only.")
 
 
