@@ -78,6 +78,11 @@ def _serve(settings: Settings, args) -> int:
         upgrade(settings.database_url)
         loaded = load_demo_if_empty(settings, DEMO_DIR)
         print(f"demo data: {loaded}")
+    from .storage.db import current_revision, head_revision
+
+    if current_revision(settings.database_url) != head_revision():
+        print("error: the database schema is not current; run `samenzorg db upgrade` first.", file=sys.stderr)
+        return 1
     from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):

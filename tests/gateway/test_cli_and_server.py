@@ -1,0 +1,122 @@
+"""The `samenzorg` command and a real server process on a free port."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+
+def _run(args, database_url, tmp_path, **kw):
+    env = {**os.environ, "SAMENZORG_DATABASE_URL": database_url, "SAMENZORG_VAR_DIR": str(tmp_path / "var"),
+           "SAMENZORG_LOG_LEVEL": "WARNING"}
+    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path, **kw)
+
+
+@pytest.mark.parametrize("args", [[], ["serve"], ["db", "upgrade"], ["load"]])
+def test_every_command_has_help(args, database_url, tmp_path):
+    result = _run([*args, "--help"], database_url, tmp_path)
+    assert result.returncode == 0
+    assert "usage: samenzorg" in result.stdout
+
+
+def test_db_upgrade_is_idempotent(database_url, tmp_path):
+    for _ in range(2):
+        result = _run(["db", "upgrade"], database_url, tmp_path)
+        assert result.returncode == 0, result.stderr
+
+
+def test_load_reads_ndjson_and_bundles_and_refuses_bad_files_whole(database_url, tmp_path, api):
+    ndjson = tmp_path / "people.ndjson"
+    ndjson.write_text("\n".join(json.dumps(r) for r in [
+        {"resourceType": "Patient", "id": "p-ndjson", "name": [{"family": "Visser"}]},
+        {"resourceType": "Organization", "id": "o-ndjson", "name": "Zorggroep Noord"},
+    ]) + "\n")
+    result = _run(["load", str(ndjson)], database_url, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "2 created" in result.stdout
+    assert api.get("Patient/p-ndjson").get_json()["name"][0]["family"] == "Visser"
+
+    bad = tmp_path / "bad.ndjson"
+    bad.write_text(json.dumps({"resourceType": "Patient", "id": "p-good"}) + "\n"
+                   + json.dumps({"resourceType": "Patient", "id": "p-bad", "birthDate": "morgen"}) + "\n")
+    result = _run(["load", str(bad)], database_url, tmp_path)
+    assert result.returncode == 1
+    assert "Patient.birthDate" in result.stderr
+    assert api.get("Patient/p-good").status_code == 404
+
+    again = _run(["load", str(ndjson)], database_url, tmp_path)
+    assert "2 unchanged or updated" in again.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(database_url, tmp_path):
+    port = _free_port()
+    env = {**os.environ, "SAMENZORG_DATABASE_URL": database_url, "SAMENZORG_VAR_DIR": str(tmp_path / "var"),
+           "SAMENZORG_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--port", str(port), "--workers", "2"],
+                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        else:
+            proc.terminate()
+            pytest.fail(f"server did not start: {proc.communicate(timeout=10)[0]}")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_a_real_server_process_serves_the_fhir_api(server):
+    session = requests.Session()
+    headers = {"Content-Type": "application/fhir+json"}
+    assert session.get(f"{server}/fhir/metadata", timeout=5).json()["resourceType"] == "CapabilityStatement"
+    created = session.post(f"{server}/fhir/Patient", data=json.dumps({"resourceType": "Patient", "gender": "female"}),
+                           headers=headers, timeout=5)
+    assert created.status_code == 201
+    location = created.headers["Location"]
+    assert location.startswith(f"{server}/fhir/Patient/")
+    pid = created.json()["id"]
+    body = {**created.json(), "gender": "male"}
+    assert session.put(f"{server}/fhir/Patient/{pid}", data=json.dumps(body), headers=headers, timeout=5).status_code == 200
+    assert session.get(f"{server}/fhir/Patient/{pid}", timeout=5).json()["gender"] == "male"
+    assert len(session.get(f"{server}/fhir/Patient/{pid}/_history", timeout=5).json()["entry"]) == 2
+    assert session.delete(f"{server}/fhir/Patient/{pid}", timeout=5).status_code == 204
+    gone = session.get(f"{server}/fhir/Patient/{pid}", timeout=5)
+    assert gone.status_code == 410 and gone.json()["resourceType"] == "OperationOutcome"
+
+
+def test_concurrent_updates_with_if_match_let_exactly_one_win(server):
+    import concurrent.futures
+
+    headers = {"Content-Type": "application/fhir+json"}
+    created = requests.post(f"{server}/fhir/Patient", data=json.dumps({"resourceType": "Patient"}),
+                            headers=headers, timeout=5).json()
+
+    def update(i):
+        body = {**created, "name": [{"family": f"Writer{i}"}]}
+        return requests.put(f"{server}/fhir/Patient/{created['id']}", data=json.dumps(body),
+                            headers={**headers, "If-Match": 'W/"1"'}, timeout=30).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(update, range(8)))
+    assert statuses.count(200) == 1
+    assert set(statuses) <= {200, 409, 412}
+    history = requests.get(f"{server}/fhir/Patient/{created['id']}/_history", timeout=5).json()
+    assert len(history["entry"]) == 2
