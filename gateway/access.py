@@ -1,25 +1,42 @@
 """Who is asking: the caller's identity and rights, built once per request.
 
-Until tokens are verified (the auth issue), every caller is an open system
-client. The repository asks this object, and only this object, what the
-caller may do, so authentication and consent slot in here without touching
-handlers.
+The repository asks this object, and only this object, what the caller may
+do; handlers never check roles themselves.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from .errors import Forbidden
+from .scopes import Scope, granted, parse_scopes
+
+_NAMES = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}
 
 
 @dataclass(frozen=True)
 class Access:
     role: str = "system"  # system | practitioner | patient | related-person
     fhir_user: str | None = None
-    scopes: frozenset[str] = field(default_factory=lambda: frozenset({"system/*.cruds"}))
+    scopes: tuple[Scope, ...] = parse_scopes("system/*.cruds")
     client_id: str | None = None
+    subject: str | None = None
 
     @classmethod
     def open(cls) -> "Access":
+        """Full system access: for the CLI and internal loading, never for a request."""
         return cls()
+
+    @classmethod
+    def anonymous(cls) -> "Access":
+        """No identity and no scopes: what public endpoints (metadata) run as."""
+        return cls(role="anonymous", scopes=())
+
+    def allows(self, permission: str, resource_type: str) -> bool:
+        return granted(self.scopes, permission, resource_type)
+
+    def require(self, permission: str, resource_type: str) -> None:
+        if not self.allows(permission, resource_type):
+            raise Forbidden(f"The token's scopes do not allow {_NAMES[permission]} on {resource_type}.")
 
     def restrict(self, res_type: str):
         """SQL clause limiting what this caller may see of `res_type`; None is no limit."""

@@ -11,12 +11,13 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from .access import Access
+from .auth import TokenVerifier, access_from_header
 from .config import Settings
 from .errors import FhirError, Issue, NotAcceptable, UnsupportedMediaType, outcome
 from .fhirhttp import FhirRequest, FhirResponse
 from .interactions import Context
 from .repository import Repository
-from .routes import resolve
+from .routes import PUBLIC_PATHS, resolve
 from .storage.db import make_engine
 from .validation import parse_json
 
@@ -39,6 +40,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     app.config["SAMENZORG"] = settings
     engine = make_engine(settings.database_url)
     app.extensions["samenzorg.engine"] = engine
+    verifier = TokenVerifier(settings)
 
     @app.before_request
     def start():
@@ -71,7 +73,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     @app.route("/fhir/<path:path>", methods=methods)
     def fhir(path: str):
         try:
-            return _to_flask(_serve(settings, engine, path.strip("/")))
+            return _to_flask(_serve(settings, verifier, engine, path.strip("/")))
         except FhirError as error:
             return _error(error)
 
@@ -89,14 +91,18 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     return app
 
 
-def _serve(settings: Settings, engine, path: str) -> FhirResponse:
+def _serve(settings: Settings, verifier: TokenVerifier, engine, path: str) -> FhirResponse:
     _negotiate()
     handler, params = resolve(request.method, path)
+    if path in PUBLIC_PATHS:
+        access = Access.anonymous()
+    else:
+        access = access_from_header(request.headers.get("Authorization"), verifier)
     freq = _fhir_request(settings, path, params)
     write = request.method in ("POST", "PUT", "PATCH", "DELETE")
     with engine.connect().execution_options(write=write) as conn:
         with conn.begin():
-            ctx = Context(Repository(conn, Access.open()), settings, freq.base_url)
+            ctx = Context(Repository(conn, access), settings, freq.base_url)
             return handler(ctx, freq)
 
 

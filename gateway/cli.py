@@ -37,6 +37,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("files", nargs="+", type=Path)
     p.set_defaults(func=_load)
 
+    p = sub.add_parser("token", help="print a signed development token (HS256, the server's own secret)")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--fhir-user", help="e.g. RelatedPerson/123, Practitioner/9, Patient/5")
+    who.add_argument("--system", action="store_true", help="a system client (ECD, vendor)")
+    p.add_argument("--scope", required=True, help='SMART scopes, e.g. "system/*.cruds" or "user/*.rs"')
+    p.add_argument("--ttl", type=int, default=3600, help="seconds until it expires (default 3600)")
+    p.add_argument("--client-id", default="samenzorg-dev", help="the app the token is for (azp)")
+    p.set_defaults(func=_token)
+
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     try:
@@ -67,6 +76,18 @@ def _load(settings: Settings, args) -> int:
 
     for path, summary in load_files(settings, args.files):
         print(f"{path}: {summary}")
+    return 0
+
+
+def _token(settings: Settings, args) -> int:
+    from .auth import mint
+
+    if settings.jwks_url:
+        print("error: this server verifies tokens with keys from SAMENZORG_JWKS_URL; "
+              "a dev token signed with the local secret would be refused.", file=sys.stderr)
+        return 1
+    print(mint(settings, scope=args.scope, fhir_user=None if args.system else args.fhir_user,
+               ttl=args.ttl, client_id=args.client_id))
     return 0
 
 

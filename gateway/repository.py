@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, false, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import fhirtime
 from .access import Access
 from .errors import BadRequest, Conflict, Gone, NotFound, PreconditionFailed
-from .resource_types import SERVED
+from .resource_types import SERVED, SERVED_TYPES
+from .scopes import CREATE, DELETE, READ, SEARCH, UPDATE
 from .storage.tables import INDEX_TABLES, resource_history, resources
 
 SERVER_META = ("versionId", "lastUpdated")
@@ -70,6 +71,7 @@ class Repository:
         return self.conn.execute(q).first()
 
     def read(self, res_type: str, res_id: str) -> Stored:
+        self.access.require(READ, res_type)
         row = self._current(res_type, res_id)
         if row is None:
             raise NotFound(f"{res_type}/{res_id} is not known.")
@@ -80,6 +82,7 @@ class Repository:
         return stored
 
     def vread(self, res_type: str, res_id: str, version: int) -> Stored:
+        self.access.require(READ, res_type)
         if self._current(res_type, res_id) is None:
             raise NotFound(f"{res_type}/{res_id} is not known.")
         row = self.conn.execute(
@@ -101,14 +104,18 @@ class Repository:
         """Newest first. `before_seq` is the paging cursor, stable under concurrent writes."""
         h = resource_history
         q = select(h).order_by(h.c.seq.desc()).limit(count)
+        types = [res_type] if res_type is not None else [t for t in SERVED_TYPES if self.access.allows(READ, t)]
         if res_type is not None:
-            q = q.where(h.c.res_type == res_type)
-            clause = self.access.restrict(res_type)
-            if clause is not None:
-                allowed = select(resources.c.res_id).where(resources.c.res_type == res_type, clause)
-                q = q.where(h.c.res_id.in_(allowed))
-        elif self.access.restrict("*") is not None:
-            raise NotImplementedError("system history under a restricted access")
+            self.access.require(READ, res_type)
+        visible = []
+        for t in types:
+            clause = self.access.restrict(t)
+            if clause is None:
+                visible.append(h.c.res_type == t)
+            else:
+                allowed = select(resources.c.res_id).where(resources.c.res_type == t, clause)
+                visible.append(and_(h.c.res_type == t, h.c.res_id.in_(allowed)))
+        q = q.where(or_(false(), *visible))
         if res_id is not None:
             if self._current(res_type, res_id) is None:
                 raise NotFound(f"{res_type}/{res_id} is not known.")
@@ -122,17 +129,21 @@ class Repository:
     def match(self, res_type: str, params: list[tuple[str, str]], limit: int = 2) -> list[str]:
         from .search import match
 
+        self.access.require(SEARCH, res_type)
         return match(self.conn, res_type, params, restrict=self.access.restrict, limit=limit)
 
     def search(self, res_type: str | None, params: list[tuple[str, str]], **kwargs) -> bytes:
         from .search import search_bundle
 
+        if res_type is not None:
+            self.access.require(SEARCH, res_type)
         return search_bundle(self.conn, res_type=res_type, params=params,
                              restrict=self.access.restrict, **kwargs)
 
     # -- writes --------------------------------------------------------------
     def create(self, resource: dict) -> Stored:
         res_type = resource["resourceType"]
+        self.access.require(CREATE, res_type)
         resource = {**resource, "id": str(uuid.uuid4())}
         return self._write(res_type, resource["id"], resource, "POST", None)
 
@@ -140,6 +151,7 @@ class Repository:
                if_match: int | None = None) -> tuple[Stored, bool]:
         """Update, or create with the client's id when unknown. Returns (stored, created)."""
         current = self._current(res_type, res_id, for_update=True)
+        self.access.require(CREATE if current is None or current.deleted else UPDATE, res_type)
         if if_match is not None:
             if current is None or current.deleted:
                 raise PreconditionFailed(f"If-Match given, but {res_type}/{res_id} does not exist.")
@@ -155,6 +167,7 @@ class Repository:
 
     def delete(self, res_type: str, res_id: str) -> Stored | None:
         """Delete; None when already deleted (no new version). NotFound when never known."""
+        self.access.require(DELETE, res_type)
         current = self._current(res_type, res_id, for_update=True)
         if current is None:
             raise NotFound(f"{res_type}/{res_id} is not known.")

@@ -17,6 +17,7 @@ _SEG = r"[A-Za-z0-9\-.]{1,64}"
 _PATTERNS = {
     "": r"",
     "metadata": r"metadata",
+    ".well-known/smart-configuration": r"\.well-known/smart-configuration",
     "_history": r"_history",
     "{type}": r"(?P<type>[A-Za-z]+)",
     "{type}/_search": r"(?P<type>[A-Za-z]+)/_search",
@@ -30,6 +31,7 @@ _PATTERNS = {
 # or delete is the same path as a search, told apart by its method.
 ROUTES: list[tuple[str, str, Callable]] = [
     ("GET", "metadata", capability.metadata),
+    ("GET", ".well-known/smart-configuration", capability.smart_configuration),
     ("GET", "", search.system_search),
     ("POST", "", bundle.process),
     ("GET", "_history", history.system_history),
@@ -47,6 +49,9 @@ ROUTES: list[tuple[str, str, Callable]] = [
     ("GET", "{type}/{id}/_history", history.instance_history),
     ("GET", "{type}/{id}/_history/{vid}", crud.vread),
 ]
+
+# Answered without a token (DESIGN.md: metadata and the SMART configuration).
+PUBLIC_PATHS = frozenset({"metadata", ".well-known/smart-configuration"})
 
 _COMPILED = [(m, re.compile(_PATTERNS[p]), h) for m, p, h in ROUTES]
 # HEAD is answered like GET, without the body (Flask strips it).

@@ -60,7 +60,23 @@ def app(settings):
 
 
 @pytest.fixture
-def client(app):
+def mint(settings):
+    """mint(scope, fhir_user=None, **kw) -> a signed token for this test's server."""
+    from gateway.auth import mint as _mint
+
+    return lambda scope, fhir_user=None, **kw: _mint(settings, scope=scope, fhir_user=fhir_user, **kw)
+
+
+@pytest.fixture
+def client(app, mint):
+    """A test client acting as a system client with full scopes (an ECD)."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {mint('system/*.cruds')}"
+    return client
+
+
+@pytest.fixture
+def anonymous(app):
     return app.test_client()
 
 

@@ -53,6 +53,14 @@ def _statement(base_url: str) -> bytes:
         "patchFormat": ["application/json-patch+json"],
         "rest": [{
             "mode": "server",
+            "security": {
+                "cors": False,
+                "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                         "code": "SMART-on-FHIR"}]}],
+                "description": "Bearer JWTs with SMART v2 scopes (v1 accepted); see "
+                               ".well-known/smart-configuration. Informal carers see only what the "
+                               "client's Consent permits.",
+            },
             "resource": resources,
             "interaction": [{"code": c} for c in ("transaction", "batch", "history-system", "search-system")],
             "searchParam": search.get("*", {}).get("searchParam", []),
@@ -61,3 +69,26 @@ def _statement(base_url: str) -> bytes:
     if not statement["rest"][0]["searchParam"]:
         del statement["rest"][0]["searchParam"]
     return orjson.dumps(statement)
+
+
+SCOPES_SUPPORTED = ["system/*.cruds", "user/*.cruds", "patient/*.cruds", "user/*.rs", "patient/*.rs",
+                    "patient/Communication.c", "fhirUser", "openid", "launch/patient"]
+
+
+def smart_configuration(ctx: Context, req: FhirRequest) -> FhirResponse:
+    """SMART App Launch discovery: how tokens for this server are made and checked."""
+    s = ctx.settings
+    config = {
+        "capabilities": ["permission-v2", "permission-v1", "permission-patient", "permission-user",
+                         "client-confidential-asymmetric", "context-standalone-patient"],
+        "scopes_supported": SCOPES_SUPPORTED,
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "grant_types_supported": ["client_credentials", "authorization_code"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_signing_algorithms": ["RS256", "ES256"] if s.jwks_url else ["HS256"],
+    }
+    if s.jwt_issuer:
+        config["issuer"] = s.jwt_issuer
+    if s.jwks_url:
+        config["jwks_uri"] = s.jwks_url
+    return FhirResponse(200, orjson.dumps(config), {"Content-Type": "application/json"})

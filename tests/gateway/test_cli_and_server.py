@@ -10,33 +10,39 @@ import pytest
 import requests
 
 
-def _run(args, database_url, tmp_path, **kw):
-    env = {**os.environ, "SAMENZORG_DATABASE_URL": database_url, "SAMENZORG_VAR_DIR": str(tmp_path / "var"),
-           "SAMENZORG_LOG_LEVEL": "WARNING"}
-    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=120, cwd=tmp_path, **kw)
+def _env(database_url, tmp_path, settings):
+    return {**os.environ, "SAMENZORG_DATABASE_URL": database_url, "SAMENZORG_VAR_DIR": str(tmp_path / "var"),
+            "SAMENZORG_LOG_LEVEL": "WARNING", "SAMENZORG_JWT_SECRET": settings.jwt_secret}
 
 
-@pytest.mark.parametrize("args", [[], ["serve"], ["db", "upgrade"], ["load"]])
-def test_every_command_has_help(args, database_url, tmp_path):
-    result = _run([*args, "--help"], database_url, tmp_path)
+@pytest.fixture
+def run(database_url, tmp_path, settings):
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "gateway.cli", *args], env=_env(database_url, tmp_path, settings),
+                              capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    return run
+
+
+@pytest.mark.parametrize("args", [[], ["serve"], ["db", "upgrade"], ["load"], ["token"]])
+def test_every_command_has_help(args, run):
+    result = run(*args, "--help")
     assert result.returncode == 0
     assert "usage: samenzorg" in result.stdout
 
 
-def test_db_upgrade_is_idempotent(database_url, tmp_path):
+def test_db_upgrade_is_idempotent(run):
     for _ in range(2):
-        result = _run(["db", "upgrade"], database_url, tmp_path)
+        result = run("db", "upgrade")
         assert result.returncode == 0, result.stderr
 
 
-def test_load_reads_ndjson_and_bundles_and_refuses_bad_files_whole(database_url, tmp_path, api):
+def test_load_reads_ndjson_and_bundles_and_refuses_bad_files_whole(run, tmp_path, api):
     ndjson = tmp_path / "people.ndjson"
     ndjson.write_text("\n".join(json.dumps(r) for r in [
         {"resourceType": "Patient", "id": "p-ndjson", "name": [{"family": "Visser"}]},
         {"resourceType": "Organization", "id": "o-ndjson", "name": "Zorggroep Noord"},
     ]) + "\n")
-    result = _run(["load", str(ndjson)], database_url, tmp_path)
+    result = run("load", str(ndjson))
     assert result.returncode == 0, result.stderr
     assert "2 created" in result.stdout
     assert api.get("Patient/p-ndjson").get_json()["name"][0]["family"] == "Visser"
@@ -44,12 +50,12 @@ def test_load_reads_ndjson_and_bundles_and_refuses_bad_files_whole(database_url,
     bad = tmp_path / "bad.ndjson"
     bad.write_text(json.dumps({"resourceType": "Patient", "id": "p-good"}) + "\n"
                    + json.dumps({"resourceType": "Patient", "id": "p-bad", "birthDate": "morgen"}) + "\n")
-    result = _run(["load", str(bad)], database_url, tmp_path)
+    result = run("load", str(bad))
     assert result.returncode == 1
     assert "Patient.birthDate" in result.stderr
     assert api.get("Patient/p-good").status_code == 404
 
-    again = _run(["load", str(ndjson)], database_url, tmp_path)
+    again = run("load", str(ndjson))
     assert "2 unchanged or updated" in again.stdout
 
 
@@ -60,10 +66,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(database_url, tmp_path):
+def server(database_url, tmp_path, settings):
     port = _free_port()
-    env = {**os.environ, "SAMENZORG_DATABASE_URL": database_url, "SAMENZORG_VAR_DIR": str(tmp_path / "var"),
-           "SAMENZORG_LOG_LEVEL": "WARNING"}
+    env = _env(database_url, tmp_path, settings)
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--port", str(port), "--workers", "2"],
                             env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
@@ -83,9 +88,11 @@ def server(database_url, tmp_path):
         proc.wait(timeout=20)
 
 
-def test_a_real_server_process_serves_the_fhir_api(server):
+def test_a_real_server_process_serves_the_fhir_api(server, mint):
     session = requests.Session()
     headers = {"Content-Type": "application/fhir+json"}
+    assert session.get(f"{server}/fhir/Patient", timeout=5).status_code == 401
+    session.headers["Authorization"] = f"Bearer {mint('system/*.cruds')}"
     assert session.get(f"{server}/fhir/metadata", timeout=5).json()["resourceType"] == "CapabilityStatement"
     created = session.post(f"{server}/fhir/Patient", data=json.dumps({"resourceType": "Patient", "gender": "female"}),
                            headers=headers, timeout=5)
@@ -102,10 +109,10 @@ def test_a_real_server_process_serves_the_fhir_api(server):
     assert gone.status_code == 410 and gone.json()["resourceType"] == "OperationOutcome"
 
 
-def test_concurrent_updates_with_if_match_let_exactly_one_win(server):
+def test_concurrent_updates_with_if_match_let_exactly_one_win(server, mint):
     import concurrent.futures
 
-    headers = {"Content-Type": "application/fhir+json"}
+    headers = {"Content-Type": "application/fhir+json", "Authorization": f"Bearer {mint('system/*.cruds')}"}
     created = requests.post(f"{server}/fhir/Patient", data=json.dumps({"resourceType": "Patient"}),
                             headers=headers, timeout=5).json()
 
@@ -118,5 +125,5 @@ def test_concurrent_updates_with_if_match_let_exactly_one_win(server):
         statuses = sorted(pool.map(update, range(8)))
     assert statuses.count(200) == 1
     assert set(statuses) <= {200, 409, 412}
-    history = requests.get(f"{server}/fhir/Patient/{created['id']}/_history", timeout=5).json()
+    history = requests.get(f"{server}/fhir/Patient/{created['id']}/_history", headers=headers, timeout=5).json()
     assert len(history["entry"]) == 2

@@ -1,0 +1,103 @@
+"""Bearer tokens -> Access: who is calling, for which app, with which scopes.
+
+HS256 with SAMENZORG_JWT_SECRET, or RS256/ES256 with keys from
+SAMENZORG_JWKS_URL (fetched and cached by PyJWT's JWK client). `iss`, `aud`,
+`exp` and `nbf` are checked; a token without `exp` is refused.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from functools import cached_property
+
+import jwt
+
+from .access import Access
+from .config import Settings
+from .errors import Forbidden, Unauthorized
+from .scopes import contexts, parse_scopes
+
+_ROLES = {"RelatedPerson": "related-person", "Practitioner": "practitioner", "Patient": "patient"}
+LEEWAY_SECONDS = 30
+
+
+class TokenVerifier:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    @cached_property
+    def _jwks(self):
+        return jwt.PyJWKClient(self.settings.jwks_url, cache_keys=True, lifespan=300, timeout=5)
+
+    def _key_and_algorithms(self, token: str):
+        if self.settings.jwks_url:
+            try:
+                return self._jwks.get_signing_key_from_jwt(token).key, ["RS256", "ES256"]
+            except jwt.PyJWKClientConnectionError:
+                raise Unauthorized("The token's signing keys cannot be fetched right now.") from None
+            except jwt.PyJWKClientError as exc:
+                raise Unauthorized(f"The token's signing key is unknown: {exc}") from None
+        return self.settings.signing_secret(), ["HS256"]
+
+    def verify(self, token: str) -> dict:
+        try:
+            key, algorithms = self._key_and_algorithms(token)
+            return jwt.decode(
+                token, key, algorithms=algorithms,
+                issuer=self.settings.jwt_issuer or None,
+                audience=self.settings.jwt_audience or None,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "sub"], "verify_aud": bool(self.settings.jwt_audience)},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("The token has expired.") from None
+        except jwt.ImmatureSignatureError:
+            raise Unauthorized("The token is not valid yet (nbf).") from None
+        except jwt.InvalidTokenError as exc:
+            raise Unauthorized(f"The token is not valid: {exc}") from None
+
+
+def access_from_header(header: str | None, verifier: TokenVerifier) -> Access:
+    if not header:
+        raise Unauthorized("A bearer token is required.")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Use 'Authorization: Bearer <token>'.")
+    return access_from_claims(verifier.verify(token.strip()))
+
+
+def access_from_claims(claims: dict) -> Access:
+    scopes = parse_scopes(claims.get("scope") if isinstance(claims.get("scope"), str)
+                          else " ".join(claims.get("scope") or ()))
+    fhir_user = claims.get("fhirUser")
+    client_id = claims.get("azp") or claims.get("client_id")
+    if fhir_user:
+        # fhirUser may be relative ("RelatedPerson/12") or absolute (".../fhir/RelatedPerson/12").
+        parts = str(fhir_user).rstrip("/").split("/")
+        rtype, rid = (parts[-2], parts[-1]) if len(parts) >= 2 else ("", "")
+        role = _ROLES.get(rtype)
+        if role is None or not rid:
+            raise Forbidden(f"fhirUser '{fhir_user}' is not a Patient, Practitioner or RelatedPerson.")
+        if "system" in contexts(scopes):
+            raise Forbidden("system/ scopes belong to system clients, not to a person's token.")
+        return Access(role=role, fhir_user=f"{rtype}/{rid}", scopes=scopes, client_id=client_id,
+                      subject=claims.get("sub"))
+    if contexts(scopes) - {"system"}:
+        raise Forbidden("A token without fhirUser acts as a system client and needs system/ scopes only.")
+    return Access(role="system", fhir_user=None, scopes=scopes, client_id=client_id or claims.get("sub"),
+                  subject=claims.get("sub"))
+
+
+def mint(settings: Settings, *, scope: str, fhir_user: str | None = None, ttl: int = 3600,
+         subject: str | None = None, client_id: str = "samenzorg-dev") -> str:
+    """A signed HS256 token for development and tests (never for production identities)."""
+    now = int(time.time())
+    claims = {"sub": subject or fhir_user or client_id, "scope": scope, "iat": now, "nbf": now,
+              "exp": now + ttl, "jti": uuid.uuid4().hex, "azp": client_id}
+    if fhir_user:
+        claims["fhirUser"] = fhir_user
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
+    if settings.jwt_audience:
+        claims["aud"] = settings.jwt_audience
+    return jwt.encode(claims, settings.signing_secret(), algorithm="HS256")
