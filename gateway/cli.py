@@ -37,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("files", nargs="+", type=Path)
     p.set_defaults(func=_load)
 
+    p = sub.add_parser("import-network", help="import care-network documents (each file one transaction)")
+    p.add_argument("files", nargs="+", type=Path)
+    p.set_defaults(func=_import_network)
+
     p = sub.add_parser("token", help="print a signed development token (HS256, the server's own secret)")
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--fhir-user", help="e.g. RelatedPerson/123, Practitioner/9, Patient/5")
@@ -76,6 +80,15 @@ def _load(settings: Settings, args) -> int:
 
     for path, summary in load_files(settings, args.files):
         print(f"{path}: {summary}")
+    return 0
+
+
+def _import_network(settings: Settings, args) -> int:
+    from .loading import import_network_files
+
+    for path, summary in import_network_files(settings, args.files):
+        counts = ", ".join(f"{len(refs)} {change}" for change, refs in summary.items())
+        print(f"{path}: {counts}")
     return 0
 
 

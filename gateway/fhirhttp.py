@@ -43,7 +43,8 @@ class FhirResponse:
     status: int = 200
     body: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
-    resource_body: bytes | None = None  # the resource a write produced, for Prefer and bundles
+    change: str | None = None  # a write's effect: created | updated | unchanged | deleted
+    reference: str | None = None  # the resource a write touched, "Type/id"
 
 
 def prefer(value: str | None) -> dict[str, str]:

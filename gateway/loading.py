@@ -57,11 +57,16 @@ def _as_transaction(resources_: list) -> dict:
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
 
 
-def apply_bundle(settings: Settings, engine, bundle: dict) -> dict:
+def _in_transaction(settings: Settings, engine, work):
     with engine.connect().execution_options(write=True) as conn, conn.begin():
-        ctx = Context(Repository(conn, Access.open()), settings, settings.base_url.rstrip("/"))
+        return work(Context(Repository(conn, Access.open()), settings, settings.base_url.rstrip("/")))
+
+
+def apply_bundle(settings: Settings, engine, bundle: dict) -> dict:
+    def work(ctx):
         req = FhirRequest("POST", "", [], {"prefer": "return=minimal"}, bundle, b"", ctx.base_url)
         return orjson.loads(process(ctx, req).body)
+    return _in_transaction(settings, engine, work)
 
 
 def _summary(response: dict) -> str:
@@ -82,21 +87,31 @@ def load_files(settings: Settings, paths: list[Path]):
         engine.dispose()
 
 
+def import_network_files(settings: Settings, paths: list[Path]):
+    """Each network document in its own transaction; yields (path, {change: [references]})."""
+    from .interactions.network import import_network
+
+    engine = make_engine(settings.database_url)
+    try:
+        for path in paths:
+            try:
+                document = orjson.loads(path.read_bytes())
+            except orjson.JSONDecodeError as exc:
+                raise BadRequest(f"{path}: not JSON ({exc})") from None
+            yield path, _in_transaction(settings, engine, lambda ctx: import_network(ctx, document))
+    finally:
+        engine.dispose()
+
+
 def load_demo_if_empty(settings: Settings, directory: Path) -> str:
     engine = make_engine(settings.database_url)
     try:
         with engine.connect() as conn:
             if conn.execute(select(func.count()).select_from(resources)).scalar_one():
                 return "database not empty; nothing loaded"
-        files = sorted(directory.glob("*.json"))
-        for path in files:
-            apply_bundle(settings, engine, demo_bundle(path))
-        return f"loaded {len(files)} demo networks from {directory}"
     finally:
         engine.dispose()
-
-
-def demo_bundle(path: Path) -> dict:
-    from mappings import load_network, network_to_fhir
-
-    return network_to_fhir(load_network(orjson.loads(path.read_bytes())))
+    files = sorted(directory.glob("*.json"))
+    for _ in import_network_files(settings, files):
+        pass
+    return f"loaded {len(files)} demo networks from {directory}"

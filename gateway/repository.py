@@ -148,8 +148,12 @@ class Repository:
         return self._write(res_type, resource["id"], resource, "POST", None)
 
     def update(self, res_type: str, res_id: str, resource: dict, *,
-               if_match: int | None = None) -> tuple[Stored, bool]:
-        """Update, or create with the client's id when unknown. Returns (stored, created)."""
+               if_match: int | None = None) -> tuple[Stored, str]:
+        """Update, or create with the client's id when unknown.
+
+        Returns (stored, change) with change "created", "updated" or
+        "unchanged" (same content as stored: no new version, as HAPI does).
+        """
         current = self._current(res_type, res_id, for_update=True)
         self.access.require(CREATE if current is None or current.deleted else UPDATE, res_type)
         if if_match is not None:
@@ -161,9 +165,9 @@ class Repository:
         resource = {**resource, "id": res_id}
         if current is not None and not current.deleted and current.body is not None:
             if _content(orjson.loads(current.body)) == _content(resource):
-                return _stored(current), False
-        created = current is None or current.deleted
-        return self._write(res_type, res_id, resource, "PUT", current), created
+                return _stored(current), "unchanged"
+        change = "created" if current is None or current.deleted else "updated"
+        return self._write(res_type, res_id, resource, "PUT", current), change
 
     def delete(self, res_type: str, res_id: str) -> Stored | None:
         """Delete; None when already deleted (no new version). NotFound when never known."""

@@ -10,10 +10,11 @@ import re
 from typing import Callable
 
 from .errors import MethodNotAllowed, NotFound
-from .interactions import bundle, capability, crud, history, search
+from .interactions import bundle, capability, crud, history, network, operations, search  # noqa: F401
 from .resource_types import SERVED
 
 _SEG = r"[A-Za-z0-9\-.]{1,64}"
+_OP = r"[A-Za-z][A-Za-z0-9\-]*"
 _PATTERNS = {
     "": r"",
     "metadata": r"metadata",
@@ -25,6 +26,9 @@ _PATTERNS = {
     "{type}/{id}": rf"(?P<type>[A-Za-z]+)/(?P<id>{_SEG})",
     "{type}/{id}/_history": rf"(?P<type>[A-Za-z]+)/(?P<id>{_SEG})/_history",
     "{type}/{id}/_history/{vid}": rf"(?P<type>[A-Za-z]+)/(?P<id>{_SEG})/_history/(?P<vid>{_SEG})",
+    "${op}": rf"\$(?P<op>{_OP})",
+    "{type}/${op}": rf"(?P<type>[A-Za-z]+)/\$(?P<op>{_OP})",
+    "{type}/{id}/${op}": rf"(?P<type>[A-Za-z]+)/(?P<id>{_SEG})/\$(?P<op>{_OP})",
 }
 
 # (method, pattern) -> handler. A conditional update
@@ -48,6 +52,7 @@ ROUTES: list[tuple[str, str, Callable]] = [
     ("DELETE", "{type}/{id}", crud.delete),
     ("GET", "{type}/{id}/_history", history.instance_history),
     ("GET", "{type}/{id}/_history/{vid}", crud.vread),
+    *[(m, p, operations.dispatch) for p in ("${op}", "{type}/${op}", "{type}/{id}/${op}") for m in ("GET", "POST")],
 ]
 
 # Answered without a token (DESIGN.md: metadata and the SMART configuration).

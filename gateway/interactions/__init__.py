@@ -31,15 +31,19 @@ def resource_headers(stored: Stored, base_url: str, *, location: bool = False) -
     return headers
 
 
-def write_response(req: FhirRequest, stored: Stored, status: int, base_url: str,
-                   message: str) -> FhirResponse:
+_MESSAGES = {"created": "Created {}.", "updated": "Updated {}.",
+             "unchanged": "{} already held this content; no new version."}
+
+
+def write_response(req: FhirRequest, stored: Stored, change: str, base_url: str) -> FhirResponse:
     """A write's response, shaped by `Prefer: return=`."""
+    status = 201 if change == "created" else 200
     headers = resource_headers(stored, base_url, location=status == 201 or req.method == "PUT")
     choice = req.prefer_return
     if choice == "minimal":
         body = None
     elif choice == "OperationOutcome":
-        body = orjson.dumps(information(message))
+        body = orjson.dumps(information(_MESSAGES[change].format(stored.reference)))
     else:
         body = stored.body
-    return FhirResponse(status, body, headers, resource_body=stored.body)
+    return FhirResponse(status, body, headers, change=change, reference=stored.reference)

@@ -33,8 +33,11 @@ def process(ctx: Context, req: FhirRequest) -> FhirResponse:
     entries = bundle.get("entry") or []
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise BadRequest("Bundle.entry must be a list of objects.", expression="Bundle.entry")
-    run = _transaction if kind == "transaction" else _batch
-    results = run(ctx, req, entries)
+    if kind == "transaction":
+        results = [_entry_response(r) for r in run_transaction(ctx, req, entries)]
+    else:
+        results = [_error_response(r) if isinstance(r, FhirError) else _entry_response(r)
+                   for r in run_batch(ctx, req, entries)]
     response = {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": f"{kind}-response",
                 "entry": results}
     return FhirResponse(200, orjson.dumps(response))
@@ -99,29 +102,30 @@ def _error_response(error: FhirError) -> dict:
                          "outcome": outcome(error.issues)}}
 
 
-def _batch(ctx: Context, req: FhirRequest, entries: list[dict]) -> list[dict]:
-    results: list[dict] = [{} for _ in entries]
+def run_batch(ctx: Context, req: FhirRequest, entries: list[dict]) -> list[FhirResponse | FhirError]:
+    results: list = [None] * len(entries)
     order = sorted(range(len(entries)), key=lambda i: _ORDER.get((entries[i].get("request") or {}).get("method"), 9))
     for i in order:
         savepoint = ctx.repo.conn.begin_nested()
         try:
-            results[i] = _entry_response(_dispatch(ctx, _entry_request(req, entries[i], i)))
+            results[i] = _dispatch(ctx, _entry_request(req, entries[i], i))
             savepoint.commit()
         except FhirError as error:
             savepoint.rollback()
-            results[i] = _error_response(error)
+            results[i] = error
     return results
 
 
-def _transaction(ctx: Context, req: FhirRequest, entries: list[dict]) -> list[dict]:
+def run_transaction(ctx: Context, req: FhirRequest, entries: list[dict]) -> list[FhirResponse]:
+    """All entries or none: the first failure raises, naming its entry, and the caller rolls back."""
     subs = [_with_index(i, lambda i=i: _entry_request(req, entries[i], i)) for i in range(len(entries))]
     ids = _assign_ids(ctx, entries, subs)
     for i, sub in enumerate(subs):
         if isinstance(sub.body, dict):
             sub.body = _with_index(i, lambda sub=sub: _resolve_references(ctx, sub.body, ids))
-    results: list[dict] = [{} for _ in entries]
+    results: list = [None] * len(entries)
     for i in sorted(range(len(subs)), key=lambda i: _ORDER[subs[i].method]):
-        results[i] = _with_index(i, lambda i=i: _entry_response(_dispatch(ctx, subs[i])))
+        results[i] = _with_index(i, lambda i=i: _dispatch(ctx, subs[i]))
     return results
 
 

@@ -61,10 +61,8 @@ def create(ctx: Context, req: FhirRequest) -> FhirResponse:
             raise PreconditionFailed(
                 f"If-None-Exist matched {len(found)} {rtype} resources; it must match at most one.")
         if found:
-            stored = ctx.repo.read(rtype, found[0])
-            return write_response(req, stored, 200, ctx.base_url, "Matched an existing resource; nothing created.")
-    stored = ctx.repo.create(resource)
-    return write_response(req, stored, 201, ctx.base_url, f"Created {stored.reference}.")
+            return write_response(req, ctx.repo.read(rtype, found[0]), "unchanged", ctx.base_url)
+    return write_response(req, ctx.repo.create(resource), "created", ctx.base_url)
 
 
 def update(ctx: Context, req: FhirRequest) -> FhirResponse:
@@ -75,10 +73,8 @@ def update(ctx: Context, req: FhirRequest) -> FhirResponse:
 
 def _update(ctx: Context, req: FhirRequest, rtype: str, rid: str, resource: dict) -> FhirResponse:
     if_match = parse_etag(req.header("if-match"))
-    stored, created = ctx.repo.update(rtype, rid, resource, if_match=if_match)
-    if created:
-        return write_response(req, stored, 201, ctx.base_url, f"Created {stored.reference}.")
-    return write_response(req, stored, 200, ctx.base_url, f"Updated {stored.reference}.")
+    stored, change = ctx.repo.update(rtype, rid, resource, if_match=if_match)
+    return write_response(req, stored, change, ctx.base_url)
 
 
 def conditional_update(ctx: Context, req: FhirRequest) -> FhirResponse:
@@ -144,5 +140,5 @@ def conditional_delete(ctx: Context, req: FhirRequest) -> FhirResponse:
 def _delete(ctx: Context, rtype: str, rid: str) -> FhirResponse:
     stored = ctx.repo.delete(rtype, rid)
     if stored is None:
-        return FhirResponse(204)
-    return FhirResponse(204, None, {"ETag": f'W/"{stored.version}"'})
+        return FhirResponse(204, change="unchanged", reference=f"{rtype}/{rid}")
+    return FhirResponse(204, None, {"ETag": f'W/"{stored.version}"'}, change="deleted", reference=stored.reference)
