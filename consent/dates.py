@@ -1,0 +1,111 @@
+"""FHIR date / dateTime / Period as ranges of instants.
+
+A FHIR partial date is a range ("2027-03-01" is that whole day), so an
+inclusive Period end of "2027-03-01" holds until the next midnight. Dates
+carry no timezone in FHIR; we read them in Dutch local time, where the
+clients and their carers live.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .model import DateRange
+
+try:
+    LOCAL_TZ: ZoneInfo | None = ZoneInfo("Europe/Amsterdam")
+except ZoneInfoNotFoundError:  # slim images without tzdata: use the EU rule below
+    LOCAL_TZ = None
+
+# FHIR R4 dateTime: a time needs seconds and a zone offset.
+_DATETIME = re.compile(
+    r"(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})"
+    r"(?:T(?P<H>\d{2}):(?P<M>\d{2}):(?P<S>\d{2})(?P<f>\.\d+)?(?P<z>Z|[+-]\d{2}:\d{2}))?)?)?"
+)
+
+
+def parse_range(value: object) -> tuple[datetime, datetime]:
+    """The half-open [lo, hi) a FHIR date/dateTime stands for. ValueError if malformed."""
+    if not isinstance(value, str):
+        raise ValueError(f"not a FHIR date/dateTime: {value!r}")
+    m = _DATETIME.fullmatch(value)
+    if not m:
+        raise ValueError(f"not a FHIR date/dateTime: {value!r}")
+    year = int(m["y"])
+    if m["H"] is not None:
+        sign = -1 if m["z"].startswith("-") else 1
+        offset = timedelta(0) if m["z"] == "Z" else sign * timedelta(
+            hours=int(m["z"][1:3]), minutes=int(m["z"][4:6]))
+        if abs(offset) > timedelta(hours=14):
+            raise ValueError(f"timezone offset out of range: {value!r}")
+        digits = (m["f"] or ".")[1:7]
+        micros = int(digits.ljust(6, "0")) if digits else 0
+        lo = datetime(year, int(m["m"]), int(m["d"]), int(m["H"]), int(m["M"]), int(m["S"]),
+                      micros, tzinfo=timezone(offset)).astimezone(timezone.utc)
+        step = timedelta(microseconds=10 ** (6 - len(digits))) if digits else timedelta(seconds=1)
+        return lo, lo + step
+    if m["d"] is not None:
+        day = date(year, int(m["m"]), int(m["d"]))
+        return _midnight(day), _midnight(day + timedelta(days=1))
+    if m["m"] is not None:
+        month = int(m["m"])
+        return _midnight(date(year, month, 1)), _midnight(date(year + month // 12, month % 12 + 1, 1))
+    return _midnight(date(year, 1, 1)), _midnight(date(year + 1, 1, 1))
+
+
+def _midnight(day: date) -> datetime:
+    # In UTC: Python compares and subtracts datetimes sharing one tzinfo by
+    # wall clock, which is wrong across a DST change; UTC is also what SQL stores.
+    if LOCAL_TZ is not None:
+        return datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ).astimezone(timezone.utc)
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc) - _eu_offset(day)
+
+
+def _eu_offset(day: date) -> timedelta:
+    """CET/CEST at local midnight of `day` (EU rule since 1996; the switches
+    happen at night, never at midnight)."""
+    def last_sunday(month: int) -> date:
+        last = date(day.year, month, 31)
+        return last - timedelta(days=(last.weekday() + 1) % 7)
+    summer = last_sunday(3) < day <= last_sunday(10)
+    return timedelta(hours=2 if summer else 1)
+
+
+def parse_period(period: object) -> DateRange:
+    """A FHIR Period as [start.lo, end.hi): both ends inclusive at their precision.
+
+    ValueError when malformed, including start after end (FHIR invariant per-1)."""
+    if not isinstance(period, dict):
+        raise ValueError(f"Period is not an object: {period!r}")
+    unknown = set(period) - {"id", "extension", "start", "end"}
+    if unknown:
+        raise ValueError(f"Period has unknown elements {sorted(unknown)}")
+    start = parse_range(period["start"])[0] if "start" in period else None
+    end = parse_range(period["end"])[1] if "end" in period else None
+    if start is not None and end is not None and start >= end:
+        raise ValueError(f"Period starts after it ends: {period!r}")
+    return DateRange(start, end)
+
+
+def lenient_range(value: object) -> DateRange | None:
+    """For resource facts: a date we cannot read is no date at all."""
+    try:
+        lo, hi = parse_range(value)
+    except ValueError:
+        return None
+    return DateRange(lo, hi)
+
+
+def lenient_period(value: object) -> DateRange | None:
+    try:
+        rng = parse_period(value)
+    except ValueError:
+        return None
+    if rng.start is None and rng.end is None:
+        return None
+    return rng
+
+
+def within(now: datetime, rng: DateRange) -> bool:
+    return (rng.start is None or rng.start <= now) and (rng.end is None or now < rng.end)
