@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from .errors import Forbidden
 from .scopes import Scope, granted, parse_scopes
 
+# Disclosures to these callers are audited (DESIGN.md).
+AUDITED_ROLES = frozenset({"related-person", "practitioner"})
+
 _NAMES = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}
 
 
@@ -37,7 +40,3 @@ class Access:
     def require(self, permission: str, resource_type: str) -> None:
         if not self.allows(permission, resource_type):
             raise Forbidden(f"The token's scopes do not allow {_NAMES[permission]} on {resource_type}.")
-
-    def restrict(self, res_type: str):
-        """SQL clause limiting what this caller may see of `res_type`; None is no limit."""
-        return None

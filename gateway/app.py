@@ -10,7 +10,7 @@ from flask import Flask, Response, g, request
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from .access import Access
+from .access import AUDITED_ROLES, Access
 from .auth import TokenVerifier, access_from_header
 from .config import Settings
 from .errors import FhirError, Issue, NotAcceptable, UnsupportedMediaType, outcome
@@ -99,11 +99,27 @@ def _serve(settings: Settings, verifier: TokenVerifier, engine, path: str) -> Fh
     else:
         access = access_from_header(request.headers.get("Authorization"), verifier)
     freq = _fhir_request(settings, path, params)
-    write = request.method in ("POST", "PUT", "PATCH", "DELETE")
+    # Audited callers write an AuditEvent even when they only read.
+    write = request.method in ("POST", "PUT", "PATCH", "DELETE") or access.role in AUDITED_ROLES
     with engine.connect().execution_options(write=write) as conn:
-        with conn.begin():
-            ctx = Context(Repository(conn, access), settings, freq.base_url)
-            return handler(ctx, freq)
+        repo = Repository(conn, access)
+        try:
+            with conn.begin():
+                response = handler(Context(repo, settings, freq.base_url), freq)
+                repo.flush_audits()
+                return response
+        except FhirError as error:
+            # The request's own work is rolled back; its refusal is still on record.
+            if error.status == 403:
+                repo.refused(_INTERACTIONS.get(request.method, "operation"), error.diagnostics)
+            if repo.audits:
+                with conn.begin():
+                    repo.flush_audits()
+            raise
+
+
+_INTERACTIONS = {"GET": "read", "HEAD": "read", "POST": "create", "PUT": "update", "PATCH": "patch",
+                 "DELETE": "delete"}
 
 
 def _negotiate() -> None:

@@ -15,8 +15,10 @@ import orjson
 from sqlalchemy import and_, delete, false, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import fhirtime
+from . import audit, fhirtime
 from .access import Access
+from .consent_sql import fact_rows
+from .policy import Policy
 from .errors import BadRequest, Conflict, Gone, NotFound, PreconditionFailed
 from .resource_types import SERVED, SERVED_TYPES
 from .scopes import CREATE, DELETE, READ, SEARCH, UPDATE
@@ -59,32 +61,41 @@ class Repository:
     def __init__(self, conn, access: Access | None = None):
         self.conn = conn
         self.access = access or Access.open()
+        self.policy = Policy(conn, self.access)
+        self.audits: list[Disclosure] = []
 
     # -- reads ---------------------------------------------------------------
-    def _current(self, res_type: str, res_id: str, *, for_update: bool = False):
+    def _current(self, res_type: str, res_id: str, *, for_update: bool = False, restricted: bool = True):
         q = select(resources).where(resources.c.res_type == res_type, resources.c.res_id == res_id)
-        clause = self.access.restrict(res_type)
+        clause = self.policy.restrict(res_type) if restricted else None
         if clause is not None:
             q = q.where(clause)
         if for_update and self.conn.dialect.name != "sqlite":
             q = q.with_for_update()
         return self.conn.execute(q).first()
 
-    def read(self, res_type: str, res_id: str) -> Stored:
-        self.access.require(READ, res_type)
+    def _visible(self, res_type: str, res_id: str, interaction: str):
+        """The current row if the caller may see it; else NotFound, exactly as for an unknown id."""
         row = self._current(res_type, res_id)
         if row is None:
+            if self.policy.audited and self._current(res_type, res_id, restricted=False) is not None:
+                self._audit(interaction, [f"{res_type}/{res_id}"], outcome=audit.REFUSED,
+                            detail="refused: not permitted for this caller")
             raise NotFound(f"{res_type}/{res_id} is not known.")
-        stored = _stored(row)
+        return row
+
+    def read(self, res_type: str, res_id: str) -> Stored:
+        self.access.require(READ, res_type)
+        stored = _stored(self._visible(res_type, res_id, "read"))
         if stored.deleted:
             raise Gone(f"{res_type}/{res_id} was deleted.",
                        headers={"ETag": f'W/"{stored.version}"'})
+        self._disclosed("read", [stored])
         return stored
 
     def vread(self, res_type: str, res_id: str, version: int) -> Stored:
         self.access.require(READ, res_type)
-        if self._current(res_type, res_id) is None:
-            raise NotFound(f"{res_type}/{res_id} is not known.")
+        self._visible(res_type, res_id, "vread")
         row = self.conn.execute(
             select(resource_history).where(
                 resource_history.c.res_type == res_type,
@@ -97,6 +108,7 @@ class Repository:
         stored = _stored_history(row)
         if stored.deleted:
             raise Gone(f"Version {version} of {res_type}/{res_id} is a deletion.")
+        self._disclosed("vread", [stored])
         return stored
 
     def history(self, res_type: str | None, res_id: str | None, *, since: datetime | None,
@@ -109,7 +121,7 @@ class Repository:
             self.access.require(READ, res_type)
         visible = []
         for t in types:
-            clause = self.access.restrict(t)
+            clause = self.policy.restrict(t)
             if clause is None:
                 visible.append(h.c.res_type == t)
             else:
@@ -117,35 +129,52 @@ class Repository:
                 visible.append(and_(h.c.res_type == t, h.c.res_id.in_(allowed)))
         q = q.where(or_(false(), *visible))
         if res_id is not None:
-            if self._current(res_type, res_id) is None:
-                raise NotFound(f"{res_type}/{res_id} is not known.")
+            self._visible(res_type, res_id, "history-instance")
             q = q.where(h.c.res_id == res_id)
         if since is not None:
             q = q.where(h.c.last_updated >= since)
         if before_seq is not None:
             q = q.where(h.c.seq < before_seq)
-        return [HistoryRow(r.seq, _stored_history(r), r.method) for r in self.conn.execute(q)]
+        rows = [HistoryRow(r.seq, _stored_history(r), r.method) for r in self.conn.execute(q)]
+        interaction = "history-instance" if res_id else "history-type" if res_type else "history-system"
+        self._disclosed(interaction, [r.stored for r in rows])
+        return rows
 
     def match(self, res_type: str, params: list[tuple[str, str]], limit: int = 2) -> list[str]:
         from .search import match
 
         self.access.require(SEARCH, res_type)
-        return match(self.conn, res_type, params, restrict=self.access.restrict, limit=limit)
+        return match(self.conn, res_type, params, restrict=self.policy.restrict, limit=limit)
 
     def search(self, res_type: str | None, params: list[tuple[str, str]], **kwargs) -> bytes:
         from .search import search_bundle
 
         if res_type is not None:
             self.access.require(SEARCH, res_type)
-        return search_bundle(self.conn, res_type=res_type, params=params,
-                             restrict=self.access.restrict, **kwargs)
+        body = search_bundle(self.conn, res_type=res_type, params=params, restrict=self._search_restrict, **kwargs)
+        if self.policy.audited:
+            entries = orjson.loads(body).get("entry", [])
+            refs = ["/".join(e["fullUrl"].split("/")[-2:]) for e in entries if "resource" in e
+                    and e.get("search", {}).get("mode") != "outcome"]
+            self._audit("search-type" if res_type else "search-system", refs,
+                        query="&".join(f"{k}={v}" for k, v in params))
+        return body
+
+    def _search_restrict(self, res_type: str):
+        # Scopes narrow a system-wide search (and includes) to the types they grant.
+        if not self.access.allows(SEARCH, res_type) and not self.access.allows(READ, res_type):
+            return false()
+        return self.policy.restrict(res_type)
 
     # -- writes --------------------------------------------------------------
     def create(self, resource: dict) -> Stored:
         res_type = resource["resourceType"]
         self.access.require(CREATE, res_type)
         resource = {**resource, "id": str(uuid.uuid4())}
-        return self._write(res_type, resource["id"], resource, "POST", None)
+        self.policy.check_write(res_type, resource, None)
+        stored = self._write(res_type, resource["id"], resource, "POST", None)
+        self._disclosed("create", [stored])
+        return stored
 
     def update(self, res_type: str, res_id: str, resource: dict, *,
                if_match: int | None = None) -> tuple[Stored, str]:
@@ -154,8 +183,9 @@ class Repository:
         Returns (stored, change) with change "created", "updated" or
         "unchanged" (same content as stored: no new version, as HAPI does).
         """
-        current = self._current(res_type, res_id, for_update=True)
+        current = self._current(res_type, res_id, for_update=True, restricted=False)
         self.access.require(CREATE if current is None or current.deleted else UPDATE, res_type)
+        self.policy.check_write(res_type, {**resource, "id": res_id}, _body(current))
         if if_match is not None:
             if current is None or current.deleted:
                 raise PreconditionFailed(f"If-Match given, but {res_type}/{res_id} does not exist.")
@@ -167,17 +197,51 @@ class Repository:
             if _content(orjson.loads(current.body)) == _content(resource):
                 return _stored(current), "unchanged"
         change = "created" if current is None or current.deleted else "updated"
-        return self._write(res_type, res_id, resource, "PUT", current), change
+        stored = self._write(res_type, res_id, resource, "PUT", current)
+        self._disclosed("create" if change == "created" else "update", [stored])
+        return stored, change
 
     def delete(self, res_type: str, res_id: str) -> Stored | None:
         """Delete; None when already deleted (no new version). NotFound when never known."""
         self.access.require(DELETE, res_type)
-        current = self._current(res_type, res_id, for_update=True)
-        if current is None:
+        current = self._current(res_type, res_id, for_update=True, restricted=False)
+        if current is None or (not self.policy.unrestricted and not current.deleted
+                               and self._current(res_type, res_id) is None):
             raise NotFound(f"{res_type}/{res_id} is not known.")
+        self.policy.check_write(res_type, None, _body(current))
         if current.deleted:
             return None
-        return self._write(res_type, res_id, None, "DELETE", current)
+        stored = self._write(res_type, res_id, None, "DELETE", current)
+        self._disclosed("delete", [stored])
+        return stored
+
+    def can_see(self, stored: Stored) -> bool:
+        """Whether the caller may read this resource now (e.g. the one they just wrote)."""
+        return self.policy.unrestricted or self._current(stored.res_type, stored.res_id) is not None
+
+    # -- audit -----------------------------------------------------------------
+    def _disclosed(self, interaction: str, stored: list[Stored]) -> None:
+        if self.policy.audited:
+            self._audit(interaction, [s.reference for s in stored])
+
+    def _audit(self, interaction: str, refs: list[str], *, outcome: str = audit.SUCCESS,
+               query: str | None = None, detail: str | None = None) -> None:
+        if not self.policy.audited:
+            return
+        consents = [f"Consent/{c['id']}" for c in self.policy.consents if c.get("status") == "active"]
+        self.audits.append(audit.Disclosure(interaction, outcome, self.policy.carer_patient, refs,
+                                            consents, query, detail))
+
+    def refused(self, interaction: str, detail: str) -> None:
+        """Record a refused request (403) by an audited caller."""
+        self._audit(interaction, [], outcome=audit.REFUSED, detail=detail)
+
+    def flush_audits(self) -> None:
+        """Write the pending AuditEvents (in the current transaction)."""
+        pending, self.audits = self.audits, []
+        for d in pending:
+            event = audit.audit_event(self.access.fhir_user, self.access.client_id, d)
+            self._write("AuditEvent", str(uuid.uuid4()), event, "POST", None)
 
     def _write(self, res_type: str, res_id: str, resource: dict | None, method: str, current) -> Stored:
         if res_type not in SERVED:
@@ -222,10 +286,16 @@ class Repository:
             self.conn.execute(delete(table).where(table.c.rid == rid))
         if resource is None:
             return
+        facts = fact_rows(resource)
         for kind, rows in index_rows(resource).items():
+            rows = rows + facts.get(kind, [])
             if rows:
                 self.conn.execute(insert(INDEX_TABLES[kind]),
                                   [{**r, "rid": rid, "res_type": res_type} for r in rows])
+
+
+def _body(row) -> dict | None:
+    return orjson.loads(row.body) if row is not None and row.body is not None else None
 
 
 def _stored(row) -> Stored:

@@ -35,11 +35,13 @@ _MESSAGES = {"created": "Created {}.", "updated": "Updated {}.",
              "unchanged": "{} already held this content; no new version."}
 
 
-def write_response(req: FhirRequest, stored: Stored, change: str, base_url: str) -> FhirResponse:
+def write_response(ctx: "Context", req: FhirRequest, stored: Stored, change: str) -> FhirResponse:
     """A write's response, shaped by `Prefer: return=`."""
     status = 201 if change == "created" else 200
-    headers = resource_headers(stored, base_url, location=status == 201 or req.method == "PUT")
+    headers = resource_headers(stored, ctx.base_url, location=status == 201 or req.method == "PUT")
     choice = req.prefer_return
+    if choice == "representation" and not ctx.repo.can_see(stored):
+        choice = "minimal"  # a writer sees no more of what they wrote than they may read
     if choice == "minimal":
         body = None
     elif choice == "OperationOutcome":

@@ -61,8 +61,8 @@ def create(ctx: Context, req: FhirRequest) -> FhirResponse:
             raise PreconditionFailed(
                 f"If-None-Exist matched {len(found)} {rtype} resources; it must match at most one.")
         if found:
-            return write_response(req, ctx.repo.read(rtype, found[0]), "unchanged", ctx.base_url)
-    return write_response(req, ctx.repo.create(resource), "created", ctx.base_url)
+            return write_response(ctx, req, ctx.repo.read(rtype, found[0]), "unchanged")
+    return write_response(ctx, req, ctx.repo.create(resource), "created")
 
 
 def update(ctx: Context, req: FhirRequest) -> FhirResponse:
@@ -74,7 +74,7 @@ def update(ctx: Context, req: FhirRequest) -> FhirResponse:
 def _update(ctx: Context, req: FhirRequest, rtype: str, rid: str, resource: dict) -> FhirResponse:
     if_match = parse_etag(req.header("if-match"))
     stored, change = ctx.repo.update(rtype, rid, resource, if_match=if_match)
-    return write_response(req, stored, change, ctx.base_url)
+    return write_response(ctx, req, stored, change)
 
 
 def conditional_update(ctx: Context, req: FhirRequest) -> FhirResponse:

@@ -1,0 +1,264 @@
+"""What one caller may see and do: roles (DESIGN.md) and the client's Consent.
+
+Built per request from stored data — no cache, so a revoked Consent takes
+effect on the next request. Reads are limited in SQL (`restrict`), so
+totals, paging and includes never show more than a caller may see; writes
+are checked here before anything is stored. The repository is the only
+caller.
+
+| role | sees |
+|---|---|
+| system | everything its scopes allow |
+| practitioner | the compartments of patients whose CareTeam they take part in (directly or via a PractitionerRole), and the directory (Practitioner, PractitionerRole, Organization) |
+| patient | their own compartment, and directory entries it references |
+| legal representative | as the patient |
+| other RelatedPerson | what the patient's active Consents permit, within that patient's compartment |
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from functools import cached_property
+
+import orjson
+from sqlalchemy import and_, false, or_, select
+
+import consent
+
+from .access import AUDITED_ROLES, Access
+from .consent_sql import REF, to_sql
+from .errors import Forbidden, MethodNotAllowed
+from .storage.tables import idx_reference, idx_token, resources
+
+# The R4 patient compartment, as the search parameters that put a resource in it.
+COMPARTMENT: dict[str, tuple[str, ...]] = {
+    "RelatedPerson": ("patient",),
+    "CareTeam": ("subject", "participant"),
+    "CarePlan": ("subject", "performer"),
+    "Goal": ("subject",),
+    "Consent": ("patient",),
+    "Communication": ("subject", "sender", "recipient"),
+    "AuditEvent": ("patient",),
+    "Provenance": ("patient",),
+}
+DIRECTORY = frozenset({"Practitioner", "PractitionerRole", "Organization"})
+_CLOSED_TEAM = ("inactive", "entered-in-error")
+
+
+class Policy:
+    def __init__(self, conn, access: Access, now: datetime | None = None):
+        self.conn = conn
+        self.access = access
+        self.now = now or datetime.now(timezone.utc)
+
+    # -- who the caller acts for ---------------------------------------------
+    @property
+    def unrestricted(self) -> bool:
+        return self.access.role == "system"
+
+    @property
+    def audited(self) -> bool:
+        """Disclosures to informal carers and practitioners are audited (DESIGN.md)."""
+        return self.access.role in AUDITED_ROLES
+
+    @cached_property
+    def related_person(self) -> dict | None:
+        if self.access.role != "related-person":
+            return None
+        rtype, rid = self.access.fhir_user.split("/", 1)
+        body = self._body("RelatedPerson", rid)
+        if body is None or body.get("active") is False:
+            return None
+        return body
+
+    @cached_property
+    def carer_patient(self) -> str | None:
+        """The patient a RelatedPerson caller belongs to ("Patient/id"), if any."""
+        rp = self.related_person
+        ref = ((rp or {}).get("patient") or {}).get("reference")
+        return ref if isinstance(ref, str) and ref.startswith("Patient/") else None
+
+    @cached_property
+    def is_representative(self) -> bool:
+        return bool(self.related_person and self.carer_patient
+                    and consent.is_legal_representative(self.related_person, self.carer_patient, self.now))
+
+    @cached_property
+    def patients(self) -> tuple[str, ...] | None:
+        """Patient ids whose compartment the caller may see as a whole; None: all."""
+        role = self.access.role
+        if role == "system":
+            return None
+        if role == "patient":
+            return (self.access.fhir_user.split("/", 1)[1],)
+        if role == "practitioner":
+            return self._practitioner_patients()
+        if role == "related-person" and self.is_representative:
+            return (self.carer_patient.split("/", 1)[1],)
+        return ()
+
+    def _practitioner_patients(self) -> tuple[str, ...]:
+        pid = self.access.fhir_user.split("/", 1)[1]
+        r = idx_reference
+        role_ids = select(resources.c.res_id).where(
+            resources.c.res_type == "PractitionerRole",
+            resources.c.rid.in_(select(r.c.rid).where(r.c.res_type == "PractitionerRole", r.c.param == "practitioner",
+                                                      r.c.target_type == "Practitioner", r.c.target_id == pid)))
+        closed = select(idx_token.c.rid).where(idx_token.c.res_type == "CareTeam", idx_token.c.param == "status",
+                                               idx_token.c.code.in_(_CLOSED_TEAM))
+        teams = select(r.c.rid).where(
+            r.c.res_type == "CareTeam", r.c.param == "participant",
+            or_(and_(r.c.target_type == "Practitioner", r.c.target_id == pid),
+                and_(r.c.target_type == "PractitionerRole", r.c.target_id.in_(role_ids))),
+            r.c.rid.not_in(closed))
+        q = select(r.c.target_id).where(r.c.res_type == "CareTeam", r.c.param == "subject",
+                                        r.c.target_type == "Patient", r.c.rid.in_(teams)).distinct()
+        return tuple(sorted(self.conn.execute(q).scalars()))
+
+    # -- consent ----------------------------------------------------------------
+    @cached_property
+    def consents(self) -> list[dict]:
+        """The patient's Consents as stored now (the engine decides which count)."""
+        if not self.carer_patient:
+            return []
+        pid = self.carer_patient.split("/", 1)[1]
+        r = idx_reference
+        rids = select(r.c.rid).where(r.c.res_type == "Consent", r.c.param == "patient",
+                                     r.c.target_type == "Patient", r.c.target_id == pid)
+        rows = self.conn.execute(select(resources.c.body).where(resources.c.rid.in_(rids),
+                                                                resources.c.deleted.is_(False)))
+        return [orjson.loads(b) for (b,) in rows]
+
+    def request(self, action=consent.ACCESS) -> consent.AccessRequest:
+        return consent.AccessRequest(actor=self.access.fhir_user, action=action, patient=self.carer_patient,
+                                     now=self.now, actor_roles=consent.roles_of(self.related_person))
+
+    @cached_property
+    def consent_filter(self) -> consent.Expr:
+        if not self.carer_patient:
+            return consent.FALSE
+        return consent.compile_filter(self.consents, self.request())
+
+    def decide(self, resource: dict, action=consent.ACCESS) -> consent.Decision:
+        return consent.decide(self.consents, self.request(action), resource)
+
+    # -- reads --------------------------------------------------------------------
+    def restrict(self, res_type: str):
+        """A clause over `resources` limiting what the caller sees of `res_type`; None: no limit."""
+        if self.unrestricted:
+            return None
+        role = self.access.role
+        if role == "practitioner" and res_type in DIRECTORY:
+            return None
+        if self.patients:
+            scope = _compartment(res_type, self.patients)
+            if res_type in DIRECTORY:
+                scope = _referenced_from(res_type, self.patients)
+            return scope if scope is not None else false()
+        if role != "related-person" or not self.carer_patient:
+            return false()
+        own = self.access.fhir_user.split("/", 1)[1]
+        patient = (self.carer_patient.split("/", 1)[1],)
+        scope = _referenced_from(res_type, patient) if res_type in DIRECTORY else _compartment(res_type, patient)
+        if scope is None:
+            return false()
+        allowed = and_(scope, to_sql(self.consent_filter, res_type))
+        if res_type == "RelatedPerson":  # one's own record is never hidden from oneself
+            allowed = or_(allowed, resources.c.res_id == own)
+        return allowed
+
+    # -- writes ---------------------------------------------------------------------
+    def check_write(self, res_type: str, resource: dict | None, current: dict | None) -> None:
+        """Refuse (Forbidden) a create/update (resource given) or delete (None) the caller may not make."""
+        if res_type == "AuditEvent" and current is not None:
+            raise MethodNotAllowed("AuditEvents cannot be changed or deleted.", headers={"Allow": "GET, POST"})
+        if self.unrestricted:
+            return
+        if res_type == "AuditEvent":
+            raise Forbidden("Only system clients record AuditEvents.")
+        subjects = {_patient_of(r) for r in (resource, current) if r is not None}
+        if res_type == "Consent":
+            if not self.may_manage_consent_for(subjects):
+                raise Forbidden("Only the client, their legal representative, a practitioner of their care "
+                                "team or a system client may record or change their Consent.")
+            return
+        role = self.access.role
+        if role == "practitioner":
+            if not subjects or None in subjects or not subjects <= set(self.patients):
+                raise Forbidden("Practitioners write only for patients of a care team they take part in.")
+            return
+        # Patients, representatives and carers add logbook messages; nothing else.
+        if res_type != "Communication" or resource is None or current is not None:
+            raise Forbidden("Informal carers, patients and representatives may only add logbook messages "
+                            "(Communication).")
+        sender = ((resource.get("sender") or {}).get("reference"))
+        if sender != self.access.fhir_user:
+            raise Forbidden("A logbook message must name its author as sender.", )
+        patient_ref = subjects.pop() if len(subjects) == 1 else None
+        if patient_ref is None:
+            raise Forbidden("A logbook message must be about one client (subject).")
+        if role == "patient" or self.is_representative:
+            if self.patients and patient_ref == f"Patient/{self.patients[0]}":
+                return
+            raise Forbidden("This message is about a client you do not act for.")
+        if patient_ref != self.carer_patient or not self.decide(resource, consent.CONTRIBUTE).permitted:
+            raise Forbidden("The client's Consent does not allow you to add to this logbook.")
+
+    def may_manage_consent_for(self, patient_refs: set[str | None]) -> bool:
+        if self.unrestricted:
+            return True
+        if len(patient_refs) != 1 or None in patient_refs:
+            return False
+        (ref,) = patient_refs
+        allowed = self.patients or ()
+        if self.access.role == "related-person" and not self.is_representative:
+            return False
+        return ref in {f"Patient/{p}" for p in allowed}
+
+    # -- helpers --------------------------------------------------------------------
+    def _body(self, res_type: str, res_id: str) -> dict | None:
+        row = self.conn.execute(select(resources.c.body).where(
+            resources.c.res_type == res_type, resources.c.res_id == res_id, resources.c.deleted.is_(False))).first()
+        return orjson.loads(row.body) if row else None
+
+
+def _patient_of(resource: dict) -> str | None:
+    """The patient a resource belongs to, by its compartment references."""
+    from .search import index_rows
+
+    rtype = resource.get("resourceType")
+    if rtype == "Patient":
+        return f"Patient/{resource.get('id')}"
+    params = COMPARTMENT.get(rtype, ())
+    found = {f"Patient/{row['target_id']}" for row in index_rows(resource)["reference"]
+             if row["param"] in params and row.get("target_type") == "Patient"}
+    return found.pop() if len(found) == 1 else None
+
+
+def _compartment(res_type: str, patient_ids: tuple[str, ...]):
+    if res_type == "Patient":
+        return resources.c.res_id.in_(patient_ids)
+    params = COMPARTMENT.get(res_type)
+    if params is None:
+        return None
+    r = idx_reference
+    return resources.c.rid.in_(select(r.c.rid).where(
+        r.c.res_type == res_type, r.c.param.in_(params), r.c.target_type == "Patient",
+        r.c.target_id.in_(patient_ids)))
+
+
+def _compartment_rids(patient_ids: tuple[str, ...]):
+    r = idx_reference
+    return select(r.c.rid).where(
+        r.c.target_type == "Patient", r.c.target_id.in_(patient_ids),
+        or_(*(and_(r.c.res_type == t, r.c.param.in_(ps)) for t, ps in COMPARTMENT.items())))
+
+
+def _referenced_from(res_type: str, patient_ids: tuple[str, ...]):
+    """Directory entries (practitioners, organisations) the patients' records point at."""
+    r = idx_reference
+    return resources.c.res_id.in_(select(r.c.target_id).where(
+        r.c.param == REF, r.c.target_type == res_type,
+        or_(r.c.rid.in_(_compartment_rids(patient_ids)),
+            and_(r.c.res_type == "Patient", r.c.target_id.isnot(None), r.c.rid.in_(
+                select(resources.c.rid).where(resources.c.res_type == "Patient",
+                                              resources.c.res_id.in_(patient_ids)))))))
