@@ -110,11 +110,10 @@ def _serve(settings: Settings, verifier: TokenVerifier, engine, path: str) -> Fh
                 return response
         except FhirError as error:
             # The request's own work is rolled back; its refusal is still on record.
-            if error.status == 403:
-                repo.refused(_INTERACTIONS.get(request.method, "operation"), error.diagnostics)
-            if repo.audits:
-                with conn.begin():
-                    repo.flush_audits()
+            with conn.begin():
+                if error.status == 403:
+                    repo.refused(_INTERACTIONS.get(request.method, "operation"), error.diagnostics)
+                repo.flush_audits()
             raise
 
 

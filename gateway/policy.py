@@ -254,11 +254,14 @@ def _compartment_rids(patient_ids: tuple[str, ...]):
 
 
 def _referenced_from(res_type: str, patient_ids: tuple[str, ...]):
-    """Directory entries (practitioners, organisations) the patients' records point at."""
+    """Directory entries (practitioners, organisations) the patients' records point at,
+    directly or through a PractitionerRole they point at."""
     r = idx_reference
+    patient_rids = select(resources.c.rid).where(resources.c.res_type == "Patient",
+                                                 resources.c.res_id.in_(patient_ids))
+    sources = or_(r.c.rid.in_(_compartment_rids(patient_ids)), r.c.rid.in_(patient_rids))
+    roles = select(r.c.target_id).where(r.c.param == REF, r.c.target_type == "PractitionerRole", sources)
+    role_rids = select(resources.c.rid).where(resources.c.res_type == "PractitionerRole",
+                                              resources.c.res_id.in_(roles))
     return resources.c.res_id.in_(select(r.c.target_id).where(
-        r.c.param == REF, r.c.target_type == res_type,
-        or_(r.c.rid.in_(_compartment_rids(patient_ids)),
-            and_(r.c.res_type == "Patient", r.c.target_id.isnot(None), r.c.rid.in_(
-                select(resources.c.rid).where(resources.c.res_type == "Patient",
-                                              resources.c.res_id.in_(patient_ids)))))))
+        r.c.param == REF, r.c.target_type == res_type, or_(sources, r.c.rid.in_(role_rids))))

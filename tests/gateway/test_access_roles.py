@@ -1,0 +1,262 @@
+"""Roles and the client's Consent, enforced on every way data can leave (through real HTTP)."""
+import pytest
+
+RP_ROLE = "urn:oid:2.16.840.1.113883.2.4.3.11.22.472"
+EXTRA = "urn:oid:2.16.840.1.113883.2.4.3.11.60.40.4.23.1"
+ROLECODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+RT = "http://hl7.org/fhir/resource-types"
+ACCESS = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentaction", "code": "access"}]}
+CONTRIBUTE = {"coding": [{"system": "https://samenzorg.nl/fhir/CodeSystem/consent-action", "code": "contribute"}]}
+H = {"Content-Type": "application/fhir+json"}
+IRCP = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]}
+
+
+def _consent(cid, actor, *provisions, status="active", performer="Patient/moeder"):
+    return {"resourceType": "Consent", "id": cid, "status": status,
+            "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                                  "code": "patient-privacy"}]},
+            "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+            "patient": {"reference": "Patient/moeder"}, "dateTime": "2026-03-01T10:00:00+01:00",
+            "performer": [{"reference": performer}],
+            "provision": {"type": "deny", "provision": [
+                {"type": "permit", "actor": [{"role": IRCP, "reference": {"reference": actor}}], **p}
+                for p in provisions]}}
+
+
+def _rp(rid, *roles, family="de Vries"):
+    return {"resourceType": "RelatedPerson", "id": rid, "active": True, "patient": {"reference": "Patient/moeder"},
+            "name": [{"family": family}],
+            "relationship": [{"coding": [{"system": s, "code": c}]} for s, c in roles]}
+
+
+NETWORK = [
+    {"resourceType": "Patient", "id": "moeder", "name": [{"family": "de Vries", "given": ["Johanna"]}]},
+    {"resourceType": "Patient", "id": "ander", "name": [{"family": "Jansen"}]},
+    _rp("dochter", (EXTRA, "100001"), (ROLECODE, "DAUC")),
+    _rp("buurman", (RP_ROLE, "19"), family="Bakker"),
+    _rp("vriendin", (RP_ROLE, "20"), family="Smit"),
+    _rp("mentor", (RP_ROLE, "15"), family="Mulder"),
+    {"resourceType": "Practitioner", "id": "wijkverpleegkundige", "name": [{"family": "Visser"}]},
+    {"resourceType": "Practitioner", "id": "huisarts-elders", "name": [{"family": "Peters"}]},
+    {"resourceType": "PractitionerRole", "id": "rol-wv", "practitioner": {"reference": "Practitioner/wijkverpleegkundige"}},
+    {"resourceType": "CareTeam", "id": "team", "status": "active", "subject": {"reference": "Patient/moeder"},
+     "participant": [{"member": {"reference": "RelatedPerson/dochter"}},
+                     {"member": {"reference": "RelatedPerson/buurman"}},
+                     {"member": {"reference": "PractitionerRole/rol-wv"}}]},
+    {"resourceType": "CarePlan", "id": "zaterdag-boodschappen", "status": "active", "intent": "plan",
+     "subject": {"reference": "Patient/moeder"},
+     "activity": [{"detail": {"status": "scheduled", "performer": [{"reference": "RelatedPerson/buurman"}]}}]},
+    {"resourceType": "CarePlan", "id": "medicatie", "status": "active", "intent": "plan",
+     "subject": {"reference": "Patient/moeder"},
+     "activity": [{"detail": {"status": "scheduled", "performer": [{"reference": "RelatedPerson/dochter"}]}}]},
+    {"resourceType": "CarePlan", "id": "ander-plan", "status": "active", "intent": "plan",
+     "subject": {"reference": "Patient/ander"}},
+    {"resourceType": "Communication", "id": "log-1", "status": "completed", "subject": {"reference": "Patient/moeder"},
+     "sender": {"reference": "PractitionerRole/rol-wv"}, "sent": "2026-11-20T09:00:00+01:00",
+     "basedOn": [{"reference": "CarePlan/zaterdag-boodschappen"}],
+     "payload": [{"contentString": "Mevrouw sliep slecht."}]},
+    _consent("c-dochter", "RelatedPerson/dochter",
+             {"action": [ACCESS], "class": [{"system": RT, "code": t} for t in
+                                            ("CareTeam", "CarePlan", "Communication", "Patient", "RelatedPerson")]},
+             {"action": [CONTRIBUTE], "class": [{"system": RT, "code": "Communication"}]}),
+    _consent("c-buurman", "RelatedPerson/buurman",
+             {"action": [ACCESS], "class": [{"system": RT, "code": "CarePlan"}],
+              "data": [{"meaning": "instance", "reference": {"reference": "CarePlan/zaterdag-boodschappen"}}]}),
+]
+
+
+@pytest.fixture
+def network(client):
+    for resource in NETWORK:
+        resp = client.put(f"/fhir/{resource['resourceType']}/{resource['id']}", json=resource, headers=H)
+        assert resp.status_code == 201, resp.get_json()
+    return client
+
+
+@pytest.fixture
+def as_(anonymous, mint):
+    def as_(fhir_user, scope="user/*.cruds"):
+        token = mint(scope, fhir_user=fhir_user, client_id="familieportaal")
+        class Caller:
+            def get(self, path):
+                return anonymous.get(f"/fhir/{path}", headers={"Authorization": f"Bearer {token}"})
+
+            def post(self, path, body, **headers):
+                return anonymous.post(f"/fhir/{path}", json=body,
+                                      headers={**H, "Authorization": f"Bearer {token}", **headers})
+
+            def put(self, path, body, **headers):
+                return anonymous.put(f"/fhir/{path}", json=body,
+                                     headers={**H, "Authorization": f"Bearer {token}", **headers})
+
+            def delete(self, path):
+                return anonymous.delete(f"/fhir/{path}", headers={"Authorization": f"Bearer {token}"})
+
+            def ids(self, query):
+                resp = self.get(query)
+                assert resp.status_code == 200, resp.get_json()
+                bundle = resp.get_json()
+                return bundle.get("total"), sorted(e["resource"]["id"] for e in bundle.get("entry", [])
+                                                   if e.get("search", {}).get("mode") != "outcome")
+        return Caller()
+    return as_
+
+
+def test_daughter_sees_what_her_mothers_consent_permits(network, as_):
+    daughter = as_("RelatedPerson/dochter")
+    assert daughter.get("CareTeam/team").status_code == 200
+    assert daughter.get("CarePlan/medicatie").status_code == 200
+    assert daughter.ids("CarePlan?_total=accurate") == (2, ["medicatie", "zaterdag-boodschappen"])
+    assert daughter.ids("Communication?_total=accurate") == (1, ["log-1"])
+
+
+def test_daughter_sees_nothing_of_another_client(network, as_):
+    daughter = as_("RelatedPerson/dochter")
+    assert daughter.get("CarePlan/ander-plan").status_code == 404
+    assert daughter.get("Patient/ander").status_code == 404
+
+
+def test_neighbour_sees_only_the_agreement_he_performs(network, as_):
+    neighbour = as_("RelatedPerson/buurman")
+    assert neighbour.get("CarePlan/zaterdag-boodschappen").status_code == 200
+    assert neighbour.get("CarePlan/medicatie").status_code == 404
+    assert neighbour.ids("CarePlan?_total=accurate") == (1, ["zaterdag-boodschappen"])
+    assert neighbour.ids("Communication?_total=accurate") == (0, [])
+    assert neighbour.get("Communication/log-1").status_code == 404
+
+
+def test_friend_without_consent_learns_nothing_from_reads_totals_or_counts(network, as_):
+    friend = as_("RelatedPerson/vriendin")
+    existing, missing = friend.get("CarePlan/medicatie"), friend.get("CarePlan/bestaat-niet")
+    assert existing.status_code == missing.status_code == 404
+    assert existing.get_json()["issue"][0]["diagnostics"].replace("medicatie", "X") == \
+        missing.get_json()["issue"][0]["diagnostics"].replace("bestaat-niet", "X")
+    assert friend.ids("CarePlan?_total=accurate") == (0, [])
+    assert friend.get("CarePlan?_summary=count").get_json()["total"] == 0
+    assert friend.ids("CareTeam?_total=accurate") == (0, [])
+
+
+def test_friend_can_still_read_her_own_related_person_record(network, as_):
+    assert as_("RelatedPerson/vriendin").get("RelatedPerson/vriendin").status_code == 200
+
+
+def test_revoking_the_neighbours_consent_takes_effect_on_his_next_request(network, as_, client):
+    neighbour = as_("RelatedPerson/buurman")
+    assert neighbour.get("CarePlan/zaterdag-boodschappen").status_code == 200
+    revoked = {**[r for r in NETWORK if r["id"] == "c-buurman"][0], "status": "inactive"}
+    assert client.put("/fhir/Consent/c-buurman", json=revoked, headers=H).status_code == 200
+    assert neighbour.get("CarePlan/zaterdag-boodschappen").status_code == 404
+
+
+def test_includes_never_reveal_what_the_carer_may_not_see(network, as_):
+    neighbour = as_("RelatedPerson/buurman")
+    bundle = neighbour.get("CarePlan?_include=CarePlan:subject&_include=CarePlan:performer").get_json()
+    found = sorted(f'{e["resource"]["resourceType"]}/{e["resource"]["id"]}' for e in bundle.get("entry", []))
+    assert found == ["CarePlan/zaterdag-boodschappen", "RelatedPerson/buurman"]  # not the Patient
+    bundle = neighbour.get("CarePlan?_revinclude=Communication:subject").get_json()
+    assert all(e["resource"]["resourceType"] != "Communication" for e in bundle.get("entry", []))
+
+
+def test_chains_and_has_cannot_test_unpermitted_resources(network, as_):
+    neighbour = as_("RelatedPerson/buurman")
+    total, _ = neighbour.ids("CarePlan?subject:Patient.name=de%20Vries&_total=accurate")
+    assert total == 0  # the Patient is not his to see, so it cannot be tested either
+    has = "CarePlan?_has:Communication:based-on:status=completed&_total=accurate"
+    assert neighbour.ids(has) == (0, [])  # the logbook message is not his to see, so it cannot be tested
+    assert as_("RelatedPerson/dochter").ids(has) == (1, ["zaterdag-boodschappen"])
+
+
+def test_daughter_may_add_to_the_logbook_as_herself_only(network, as_):
+    daughter = as_("RelatedPerson/dochter")
+    message = {"resourceType": "Communication", "status": "completed", "subject": {"reference": "Patient/moeder"},
+               "sender": {"reference": "RelatedPerson/dochter"}, "payload": [{"contentString": "Medicijnen gegeven."}]}
+    assert daughter.post("Communication", message).status_code == 201
+    forged = {**message, "sender": {"reference": "RelatedPerson/buurman"}}
+    assert daughter.post("Communication", forged).status_code == 403
+    assert daughter.put("CarePlan/medicatie", {"resourceType": "CarePlan", "id": "medicatie", "status": "revoked",
+                                               "intent": "plan", "subject": {"reference": "Patient/moeder"}}).status_code == 403
+    assert daughter.delete("Communication/log-1").status_code == 403
+
+
+def test_neighbour_may_not_add_to_the_logbook_and_learns_nothing_from_return(network, as_):
+    neighbour = as_("RelatedPerson/buurman")
+    message = {"resourceType": "Communication", "status": "completed", "subject": {"reference": "Patient/moeder"},
+               "sender": {"reference": "RelatedPerson/buurman"}, "payload": [{"contentString": "Boodschappen gedaan."}]}
+    assert neighbour.post("Communication", message).status_code == 403
+
+
+def test_conditional_create_by_a_carer_matches_only_within_what_she_may_see(network, as_):
+    neighbour = as_("RelatedPerson/buurman")
+    # log-1 exists but is hidden from him: If-None-Exist must not find it (no existence oracle).
+    message = {"resourceType": "Communication", "status": "completed", "subject": {"reference": "Patient/moeder"},
+               "sender": {"reference": "RelatedPerson/buurman"}}
+    resp = neighbour.post("Communication", message, **{"If-None-Exist": "_id=log-1"})
+    assert resp.status_code == 403  # judged as a new message he may not add, not as "found"
+
+
+def test_legal_representative_manages_consent_but_the_main_carer_does_not(network, as_):
+    grant = _consent("c-vriendin", "RelatedPerson/vriendin",
+                     {"action": [ACCESS], "class": [{"system": RT, "code": "CareTeam"}]}, performer="RelatedPerson/mentor")
+    grant.pop("id")
+    assert as_("RelatedPerson/dochter").post("Consent", grant).status_code == 403
+    assert as_("RelatedPerson/vriendin").post("Consent", grant).status_code == 403
+    created = as_("RelatedPerson/mentor").post("Consent", grant)
+    assert created.status_code == 201
+    assert as_("RelatedPerson/vriendin").ids("CareTeam?_total=accurate") == (1, ["team"])
+
+
+def test_patient_and_team_practitioner_manage_consent_an_outside_practitioner_does_not(network, as_):
+    grant = _consent("x", "RelatedPerson/vriendin", {"action": [ACCESS], "class": [{"system": RT, "code": "Goal"}]})
+    grant.pop("id")
+    assert as_("Patient/moeder").post("Consent", grant).status_code == 201
+    assert as_("Practitioner/wijkverpleegkundige").post("Consent", grant).status_code == 201
+    assert as_("Practitioner/huisarts-elders").post("Consent", grant).status_code == 403
+    assert as_("Patient/ander").post("Consent", grant).status_code == 403
+
+
+def test_practitioner_sees_the_compartment_of_patients_in_their_care_team(network, as_):
+    nurse = as_("Practitioner/wijkverpleegkundige")
+    assert nurse.ids("CarePlan?_total=accurate") == (2, ["medicatie", "zaterdag-boodschappen"])
+    assert nurse.get("CarePlan/ander-plan").status_code == 404
+    outsider = as_("Practitioner/huisarts-elders")
+    assert outsider.ids("CarePlan?_total=accurate") == (0, [])
+
+
+def test_patient_sees_their_own_compartment_only(network, as_):
+    mother = as_("Patient/moeder")
+    assert mother.ids("CarePlan?_total=accurate") == (2, ["medicatie", "zaterdag-boodschappen"])
+    assert mother.get("Patient/ander").status_code == 404
+    assert mother.get("Practitioner/wijkverpleegkundige").status_code == 200  # in her care team
+    assert mother.get("Practitioner/huisarts-elders").status_code == 404
+
+
+def test_every_disclosure_and_refusal_to_a_carer_is_audited_and_the_client_can_see_it(network, as_):
+    daughter = as_("RelatedPerson/dochter")
+    daughter.get("CarePlan/medicatie")
+    as_("RelatedPerson/vriendin").get("CarePlan/medicatie")
+    mother = as_("Patient/moeder")
+    resp = mother.get("AuditEvent?patient=Patient/moeder&agent=RelatedPerson/dochter")
+    events = [e["resource"] for e in resp.get_json()["entry"]]
+    assert events, "the daughter's read must be on record"
+    event = events[0]
+    assert {"who": {"reference": "RelatedPerson/dochter"}}.items() <= event["agent"][0].items() or \
+        event["agent"][0]["who"] == {"reference": "RelatedPerson/dochter"}
+    assert event["agent"][1]["altId"] == "familieportaal"
+    whats = [e["what"]["reference"] for e in event["entity"] if "what" in e]
+    assert "CarePlan/medicatie" in whats and "Consent/c-dochter" in whats
+    friend_log = mother.get("AuditEvent?patient=Patient/moeder&agent=RelatedPerson/vriendin").get_json()
+    assert [e["resource"]["outcome"] for e in friend_log["entry"]] == ["4"]
+
+
+def test_audit_events_cannot_be_changed_or_deleted(network, client, as_):
+    as_("RelatedPerson/dochter").get("CarePlan/medicatie")
+    event = client.get("/fhir/AuditEvent").get_json()["entry"][0]["resource"]
+    assert client.put(f"/fhir/AuditEvent/{event['id']}", json=event, headers=H).status_code == 405
+    assert client.delete(f"/fhir/AuditEvent/{event['id']}").status_code == 405
+
+
+def test_mantelzorger_is_not_a_representative_but_a_mentor_is(network, as_):
+    # The mentor acts as the client: she sees the whole compartment without a Consent of her own.
+    assert as_("RelatedPerson/mentor").ids("CarePlan?_total=accurate")[0] == 2
+    assert as_("RelatedPerson/dochter").get("Consent/c-buurman").status_code == 404
+
