@@ -20,7 +20,7 @@ LEGAL_REPRESENTATIVE_ROLES = frozenset({
     (COD472, "11"),   # voogd (guardian of a minor)
     (COD472, "15"),   # mentor
     (COD472, "24"),   # wettelijke vertegenwoordiger
-    (NETWORK_ROLE_SYSTEM, "authorised-representative"),  # written authorisation on record
+    (NETWORK_ROLE_SYSTEM, "written-authorisation"),  # written authorisation on record
 })
 
 

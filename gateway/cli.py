@@ -104,6 +104,15 @@ def _token(settings: Settings, args) -> int:
     return 0
 
 
+def _print_demo_tokens(settings: Settings) -> None:
+    from .demo import demo_tokens
+
+    print("\nDemo bearer tokens (valid 12 hours; use as 'Authorization: Bearer <token>'):")
+    for label, user, token in demo_tokens(settings, DEMO_DIR):
+        print(f"\n# {label}  [{user}]\n{token}")
+    print()
+
+
 def _serve(settings: Settings, args) -> int:
     if args.demo:
         from .loading import load_demo_if_empty
@@ -112,6 +121,7 @@ def _serve(settings: Settings, args) -> int:
         upgrade(settings.database_url)
         loaded = load_demo_if_empty(settings, DEMO_DIR)
         print(f"demo data: {loaded}")
+        _print_demo_tokens(settings)
     from .storage.db import current_revision, head_revision
 
     if current_revision(settings.database_url) != head_revision():

@@ -6,6 +6,7 @@ import hmac
 import os
 import secrets
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -51,13 +52,27 @@ class Settings:
         """
         if self.jwt_secret:
             return self.jwt_secret.encode()
-        path = Path(self.var_dir) / "dev-secret"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_urlsafe(48))
-        return path.read_text().strip().encode()
+        return _dev_secret(str(Path(self.var_dir).resolve()))
 
     def derived_key(self, purpose: str) -> bytes:
-        return hmac.new(self.signing_secret(), purpose.encode(), hashlib.sha256).digest()
+        return _derive(self.signing_secret(), purpose)
+
+
+@lru_cache(maxsize=16)
+def _dev_secret(var_dir: str) -> bytes:
+    path = Path(var_dir) / "dev-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker made it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip().encode()
+
+
+@lru_cache(maxsize=64)
+def _derive(secret: bytes, purpose: str) -> bytes:
+    return hmac.new(secret, purpose.encode(), hashlib.sha256).digest()

@@ -23,7 +23,7 @@ def test_curator_guardian_mentor_and_legal_representative_represent(code):
 
 
 def test_written_authorisation_on_record_represents():
-    assert is_legal_representative(person((OWN, "authorised-representative")), "Patient/p1", NOW)
+    assert is_legal_representative(person((OWN, "written-authorisation")), "Patient/p1", NOW)
 
 
 @pytest.mark.parametrize("coding", [(EXTRA, "100001"), (COD472, "01"), (COD472, "1"), (COD472, "14"),

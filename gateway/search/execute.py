@@ -1,0 +1,104 @@
+"""Running a search: the page, its total, its includes, its links.
+
+Statements per page, independent of page size: one for the page, one for
+the total (unless `_total=none`), and at most two per include round (rounds
+are capped).
+"""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from ..errors import BadRequest, Issue
+from ..storage.tables import resources
+from . import bundle, paging
+from .include import included
+from .parse import PAGE, Query, parse
+from .sql import Builder, sort_expression
+
+R = resources
+
+
+def _reject(problems) -> BadRequest:
+    issues = [Issue("error", "invalid", p.message, (p.name,)) for p in problems]
+    return BadRequest(issues[0].diagnostics, issues=issues)
+
+
+def match(conn, res_type: str, params: list[tuple[str, str]], restrict=None, limit: int = 2) -> list[str]:
+    """Ids of current resources matching every parameter (conditional create/update/delete)."""
+    q = parse(res_type, params, filters_only=True)
+    if q.problems:
+        raise _reject(q.problems)
+    if not q.criteria:
+        raise BadRequest("A conditional request needs at least one search parameter.")
+    b = Builder(restrict, dialect=conn.dialect.name)
+    stmt = select(R.c.res_id).where(*b.where(res_type, q.criteria)).order_by(R.c.rid).limit(limit)
+    return list(conn.execute(stmt).scalars())
+
+
+def search_bundle(conn, *, res_type: str | None, params: list[tuple[str, str]], base_url: str,
+                  strict: bool, page_key: bytes, restrict=None) -> bytes:
+    base_url = base_url.rstrip("/")
+    cursor = None
+    token = [v for k, v in params if k == PAGE]
+    if token:
+        # A page link: the query comes from the signed token, not the URL, so
+        # it cannot be widened; any other parameter beside it is refused.
+        others = [k for k, _ in params if k != PAGE and k not in ("_format", "_pretty")]
+        if len(token) > 1 or others:
+            raise BadRequest("A page link (_cursor) cannot be combined with other parameters.",
+                             expression=(PAGE,))
+        cursor = paging.verify(page_key, token[0], res_type)
+        params = cursor.params
+    q = parse(res_type, params, base_url=base_url)
+    if q.problems and (strict or cursor is not None):
+        raise _reject(q.problems)
+    problems = [Issue("warning", "not-supported", f"Ignored: {p.message}", (p.name,)) for p in q.problems]
+
+    b = Builder(restrict, base_url, dialect=conn.dialect.name)
+    conds = b.where(res_type, q.criteria)
+    total = None
+    count_only = q.count == 0 or q.summary == "count"
+    if q.total != "none" or count_only:
+        total = conn.execute(select(func.count()).select_from(R).where(*conds)).scalar_one()
+
+    matches, includes, links = [], [], {}
+    self_params = q.applied if cursor is None else [(PAGE, token[0])]
+    links["self"] = bundle.page_url(base_url, res_type, self_params)
+    if not count_only:
+        keys = _keys(q)
+        backward = cursor is not None and cursor.backward
+        stmt = select(R.c.rid, R.c.res_type, R.c.res_id, R.c.body,
+                      *(k.expr.label(f"k{i}") for i, k in enumerate(keys)))
+        stmt = stmt.where(*conds)
+        if cursor is not None:
+            stmt = stmt.where(paging.after(keys, cursor.values, backward))
+        stmt = stmt.order_by(*paging.order_by(keys, backward)).limit(q.count + 1)
+        rows = conn.execute(stmt).all()
+        more = len(rows) > q.count
+        rows = rows[:q.count]
+        if backward:
+            rows.reverse()
+        matches = rows
+        has_next = more if not backward else True
+        has_prev = cursor is not None and (more if backward else True)
+        if rows and has_prev:
+            links["previous"] = _link(page_key, base_url, res_type, q, keys, rows[0], backward=True)
+        if rows and has_next:
+            links["next"] = _link(page_key, base_url, res_type, q, keys, rows[-1], backward=False)
+        includes = included(conn, b, q.includes, matches)
+    return bundle.searchset(base_url=base_url, total=total, links=links, matches=matches,
+                            includes=includes, problems=problems, summary=q.summary, elements=q.elements)
+
+
+def _keys(q: Query) -> list[paging.Key]:
+    keys = [paging.Key(sort_expression(s.param, s.descending), s.descending) for s in q.sort]
+    # rid last: unique and increasing, so the order is total and new rows go last.
+    keys.append(paging.Key(R.c.rid, False))
+    return keys
+
+
+def _link(key: bytes, base_url: str, res_type: str | None, q: Query, keys, row, *, backward: bool) -> str:
+    values = tuple(getattr(row, f"k{i}") for i in range(len(keys)))
+    token = paging.sign(key, paging.Cursor(res_type, q.applied, values, backward))
+    return bundle.page_url(base_url, res_type, [(PAGE, token)])
+

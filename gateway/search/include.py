@@ -1,0 +1,110 @@
+"""`_include` and `_revinclude`, with `:iterate`, for one page of matches.
+
+Each round costs a fixed number of statements however many resources the
+page holds (one to find the references, one to load the targets), and the
+number of rounds is capped, so a page never turns into N+1 queries. Every
+included resource passes the same visibility rule as a match (`restrict`,
+not deleted), so an include can never reveal what the caller may not see.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import and_, false, or_, select
+
+from ..storage.tables import INDEX_TABLES, resources
+from . import registry
+from .parse import Include
+from .sql import Builder
+
+R = resources
+MAX_ROUNDS = 4  # the first round plus three of :iterate
+MAX_INCLUDED = 1000
+
+
+def _params(include: Include, source_types: set[str]) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(source type, parameter name, target types) that this include follows."""
+    types = [include.source_type] if include.source_type else sorted(source_types)
+    out = []
+    for t in types:
+        params = [include.param] if include.param else registry.reference_params(t)
+        for p in params:
+            targets = (include.target_type,) if include.target_type else p.targets
+            out.append((t, p.name, tuple(x for x in targets if x in registry.REGISTRY)))
+    return out
+
+
+def included(conn, builder: Builder, includes: list[Include], page: list) -> list:
+    """Rows (rid, res_type, res_id, body) to add in `include` mode, in a stable order."""
+    if not includes or not page:
+        return []
+    seen = {row.rid for row in page}
+    found: list = []
+    frontier = list(page)
+    for round_no in range(MAX_ROUNDS):
+        active = [i for i in includes if round_no == 0 or i.iterate]
+        if not active or not frontier:
+            break
+        new = []
+        for inc in active:
+            rows = (_reverse if inc.reverse else _forward)(conn, builder, inc, frontier)
+            for row in rows:
+                if row.rid not in seen and len(seen) - len(page) < MAX_INCLUDED:
+                    seen.add(row.rid)
+                    new.append(row)
+        found += new
+        frontier = new
+    return found
+
+
+def _forward(conn, builder: Builder, inc: Include, frontier: list) -> list:
+    t = INDEX_TABLES["reference"]
+    by_type = defaultdict(list)
+    for row in frontier:
+        by_type[row.res_type].append(row.rid)
+    wanted = []
+    targets_of = {}
+    for src, pname, targets in _params(inc, set(by_type)):
+        if src in by_type and targets:
+            wanted.append(and_(t.c.res_type == src, t.c.param == pname,
+                               t.c.rid.in_(by_type[src]), t.c.target_type.in_(targets)))
+            targets_of[(src, pname)] = targets
+    if not wanted:
+        return []
+    refs = conn.execute(
+        select(t.c.target_type, t.c.target_id).distinct()
+        .where(or_(*wanted), t.c.target_id.is_not(None), builder.local(t))
+    ).all()
+    ids = defaultdict(set)
+    for rtype, rid in refs:
+        ids[rtype].add(rid)
+    if not ids:
+        return []
+    per_type = [and_(*builder.visible(rtype), R.c.res_id.in_(sorted(rids))) for rtype, rids in sorted(ids.items())]
+    return conn.execute(
+        select(R.c.rid, R.c.res_type, R.c.res_id, R.c.body).where(or_(*per_type)).order_by(R.c.rid)
+    ).all()
+
+
+def _reverse(conn, builder: Builder, inc: Include, frontier: list) -> list:
+    t = INDEX_TABLES["reference"]
+    ids = defaultdict(list)
+    for row in frontier:
+        ids[row.res_type].append(row.res_id)
+    points_here = or_(false(), *(and_(t.c.target_type == rtype, t.c.target_id.in_(rids))
+                                 for rtype, rids in sorted(ids.items())))
+    sources = [inc.source_type] if inc.source_type else list(registry.REGISTRY)
+    per_source = []
+    for src in sources:
+        names = [p for s, p, targets in _params(Include(src, inc.param, None, inc.iterate, True), {src})
+                 if set(targets) & set(ids)]
+        if not names:
+            continue
+        pointing = select(t.c.rid).where(t.c.res_type == src, t.c.param.in_(names), points_here,
+                                         builder.local(t))
+        per_source.append(and_(*builder.visible(src), R.c.rid.in_(pointing)))
+    if not per_source:
+        return []
+    return conn.execute(
+        select(R.c.rid, R.c.res_type, R.c.res_id, R.c.body).where(or_(*per_source)).order_by(R.c.rid)
+    ).all()

@@ -1,0 +1,272 @@
+"""Parsed criteria to SQL over `resources` and the index tables.
+
+Every criterion becomes `resources.rid IN (SELECT rid FROM idx_… WHERE …)`
+(or the negation), uncorrelated, so each is answered from the index on
+(res_type, param, value) and composes with LIMIT and COUNT without any
+filtering in Python. Where a criterion needs other resources (chains,
+`_has`) the nested SELECT over `resources` is self-contained
+(`correlate(None)`), so the caller's `restrict` clause, written over the
+plain `resources` table, applies to that inner SELECT and not to the outer.
+
+One rule for SQLite and PostgreSQL: string values are pre-normalised in
+Python (lower case, no accents), LIKE is escaped (`autoescape`), booleans
+are bound values, datetimes are naive UTC on both sides.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlalchemy import and_, false, func, not_, or_, select, true
+
+from .. import fhirtime
+from ..storage.tables import INDEX_TABLES, resources
+from . import registry
+from .parse import Chain, DateValue, Filter, Has, Ref, Token, TypeFilter
+from .registry import SearchParam
+from .values import normalise
+
+R = resources
+Restrict = Callable[[str], object] | None
+
+
+class Builder:
+    """Turns criteria into clauses; knows the base URL and the access hook."""
+
+    def __init__(self, restrict: Restrict = None, base_url: str = "", now: datetime | None = None,
+                 dialect: str = ""):
+        self.restrict = restrict
+        self.base_url = base_url.rstrip("/")
+        self.now = now or fhirtime.now()
+        self.dialect = dialect
+
+    # -- which rows are candidates at all ------------------------------------
+    def visible(self, res_type: str | None, types: tuple[str, ...] | None = None) -> list:
+        """Current, not deleted, of the type(s), and allowed by `restrict`."""
+        conds = [R.c.deleted == false()]
+        if res_type is not None:
+            conds.append(R.c.res_type == res_type)
+            clause = self.restrict(res_type) if self.restrict else None
+            if clause is not None:
+                conds.append(clause)
+            return conds
+        if types is None:
+            types = registry.SERVED
+        if self.restrict is None:
+            conds.append(R.c.res_type.in_(types))
+            return conds
+        per_type = []
+        for t in types:
+            clause = self.restrict(t)
+            per_type.append(R.c.res_type == t if clause is None else and_(R.c.res_type == t, clause))
+        conds.append(or_(false(), *per_type))
+        return conds
+
+    def where(self, res_type: str | None, criteria: list) -> list:
+        """All conditions for a search: visibility and every criterion."""
+        types = None
+        for c in criteria:
+            if isinstance(c, TypeFilter):
+                types = tuple(t for t in c.types if types is None or t in types)
+        conds = self.visible(res_type, types)
+        conds += [self.criterion(res_type, c) for c in criteria if not isinstance(c, TypeFilter)]
+        return conds
+
+    def rids(self, res_type: str, criterion) -> object:
+        """SELECT rid of visible `res_type` resources matching `criterion`, standalone."""
+        return (select(R.c.rid).where(*self.visible(res_type), self.criterion(res_type, criterion))
+                .correlate(None))
+
+    # -- criteria ------------------------------------------------------------
+    def criterion(self, res_type: str | None, c) -> object:
+        if isinstance(c, Filter):
+            return self._filter(res_type, c)
+        if isinstance(c, Chain):
+            return self._chain(res_type, c)
+        if isinstance(c, Has):
+            return self._has(res_type, c)
+        if isinstance(c, TypeFilter):
+            return R.c.res_type.in_(c.types)
+        raise TypeError(c)
+
+    def _rows(self, res_type: str | None, param: SearchParam, cond) -> object:
+        """SELECT rid FROM the parameter's index table WHERE cond."""
+        t = INDEX_TABLES[param.type]
+        q = select(t.c.rid).where(t.c.param == param.name, cond)
+        if res_type is not None:
+            q = q.where(t.c.res_type == res_type)
+        return q
+
+    def _filter(self, res_type: str | None, f: Filter) -> object:
+        p = f.param
+        if p.column is not None:
+            return self._column(f)
+        t = INDEX_TABLES[p.type]
+        if f.missing is not None:
+            present = R.c.rid.in_(self._rows(res_type, p, true()))
+            return not_(present) if f.missing else present
+        value_cond = or_(*(self._value(p, t, f.modifier, v) for v in f.values))
+        matching = R.c.rid.in_(self._rows(res_type, p, value_cond))
+        # :not is "no value matches", which includes having no value at all.
+        return not_(matching) if f.modifier == "not" else matching
+
+    def _value(self, p: SearchParam, t, modifier, v) -> object:
+        if p.type == "token":
+            if modifier == "text":
+                return self._starts(t.c.text, v)
+            return _token(t, v)
+        if p.type == "string":
+            if modifier == "exact":
+                # The normalised form is implied by the exact one and is indexed.
+                return and_(t.c.value_norm == normalise(v), t.c.value_exact == v)
+            if modifier == "contains":
+                return t.c.value_norm.contains(v, autoescape=True)
+            return self._starts(t.c.value_norm, v)
+        if p.type == "uri":
+            return _has_prefix(t.c.uri, v) if modifier == "below" else t.c.uri == v
+        if p.type == "date":
+            return self._date_range(t.c.low, t.c.high, v)
+        if p.type == "reference":
+            return self._reference(p, t, v)
+        raise TypeError(p.type)
+
+    def _column(self, f: Filter) -> object:
+        if f.param.column == "res_id":
+            return R.c.res_id.in_([v.code for v in f.values if v.code is not None])
+        return or_(*(self._date_point(R.c.last_updated, v) for v in f.values))
+
+    def _reference(self, p: SearchParam, t, v: Ref) -> object:
+        if v.url is not None:
+            return t.c.target_url == v.url
+        types = [v.type] if v.type else list(p.targets)
+        return and_(t.c.target_id == v.id, t.c.target_type.in_(types), self.local(t))
+
+    def local(self, t) -> object:
+        """A reference that points into this server: relative, or absolute under our base."""
+        if not self.base_url:
+            return t.c.target_url.is_(None)
+        return or_(t.c.target_url.is_(None), _has_prefix(t.c.target_url, self.base_url + "/"))
+
+    def _starts(self, col, v: str) -> object:
+        """Starts-with on a normalised (lower-case) column.
+
+        LIKE is the rule on both databases (values are lower-cased already, so
+        SQLite's ASCII-insensitive LIKE and PostgreSQL's sensitive one agree).
+        SQLite cannot use an index for LIKE on a BINARY column, so there we
+        add the equivalent byte-order range, which it can.
+        """
+        like = col.startswith(v, autoescape=True)
+        if self.dialect == "sqlite":
+            return and_(col >= v, col < v + "\U0010ffff", like)
+        return like
+
+    def _chain(self, res_type: str | None, c: Chain) -> object:
+        t = INDEX_TABLES["reference"]
+        branches = []
+        for target, inner in c.branches:
+            targets = select(R.c.res_id).where(*self.visible(target), self.criterion(target, inner)).correlate(None)
+            branches.append(and_(t.c.target_type == target, t.c.target_id.in_(targets)))
+        return R.c.rid.in_(self._rows(res_type, c.param, and_(or_(*branches), self.local(t))))
+
+    def _has(self, res_type: str, h: Has) -> object:
+        t = INDEX_TABLES["reference"]
+        sources = self.rids(h.source_type, h.inner)
+        pointing = select(t.c.target_id).where(
+            t.c.res_type == h.source_type, t.c.param == h.param.name, t.c.target_type == res_type,
+            t.c.rid.in_(sources), self.local(t))
+        return R.c.res_id.in_(pointing)
+
+    # -- dates ---------------------------------------------------------------
+    def _widen(self, v: DateValue) -> tuple[datetime, datetime | None]:
+        # `ap` is left to the server by the spec; like HAPI we take 10% of the
+        # distance between the value and now, and at least a day.
+        gap = abs(self.now - v.low)
+        slack = max(gap / 10, timedelta(days=1))
+        return v.low - slack, (v.high + slack) if v.high is not None else None
+
+    def _date_range(self, lo, hi, v: DateValue) -> object:
+        """R4 date semantics between the search range [sl, sh) and a target range [lo, hi).
+
+        None in lo/hi is an open end (unbounded); None in sh is "after 9999".
+        """
+        sl, sh = v.low, v.high
+        below = or_(lo.is_(None), lo < sl)  # target reaches before the search range
+        above = false() if sh is None else or_(hi.is_(None), hi > sh)  # reaches past it
+        inside = and_(lo.is_not(None), lo >= sl, hi.is_not(None),
+                      true() if sh is None else hi <= sh)
+        prefix = v.prefix
+        if prefix == "eq":
+            return inside
+        if prefix == "ne":
+            return not_(inside)
+        if prefix == "gt":
+            return above
+        if prefix == "lt":
+            return below
+        if prefix == "ge":
+            return or_(above, inside)
+        if prefix == "le":
+            return or_(below, inside)
+        if prefix == "sa":
+            return false() if sh is None else and_(lo.is_not(None), lo >= sh)
+        if prefix == "eb":
+            return and_(hi.is_not(None), hi <= sl)
+        if prefix == "ap":
+            wl, wh = self._widen(v)
+            return and_(or_(lo.is_(None), true() if wh is None else lo < wh), or_(hi.is_(None), hi > wl))
+        raise ValueError(prefix)
+
+    def _date_point(self, col, v: DateValue) -> object:
+        """The same semantics for a column holding one instant (`_lastUpdated`)."""
+        sl, sh = v.low, v.high
+        inside = and_(col >= sl, true() if sh is None else col < sh)
+        prefix = v.prefix
+        if prefix == "eq":
+            return inside
+        if prefix == "ne":
+            return not_(inside)
+        if prefix in ("gt", "sa"):
+            return false() if sh is None else col >= sh
+        if prefix in ("lt", "eb"):
+            return col < sl
+        if prefix == "ge":
+            return col >= sl
+        if prefix == "le":
+            return true() if sh is None else col < sh
+        if prefix == "ap":
+            wl, wh = self._widen(v)
+            return and_(col >= wl, true() if wh is None else col < wh)
+        raise ValueError(prefix)
+
+
+def _has_prefix(col, prefix: str) -> object:
+    # Case-sensitive on both databases (SQLite's LIKE is not), for URLs.
+    return func.substr(col, 1, len(prefix)) == prefix
+
+
+def _token(t, v: Token) -> object:
+    if v.code is None:  # "system|": any code in that system
+        return t.c.system == v.system
+    if v.system is None:  # "code": any system
+        return t.c.code == v.code
+    if v.system == "":  # "|code": explicitly no system
+        return and_(t.c.code == v.code, t.c.system.is_(None))
+    return and_(t.c.code == v.code, t.c.system == v.system)
+
+
+# -- sorting -----------------------------------------------------------------
+
+_SORT_COLUMN = {"string": "value_norm", "token": "code", "date": "low"}
+
+
+def sort_expression(param: SearchParam, descending: bool):
+    """One value per resource to order by: the lowest value ascending, the highest descending."""
+    if param.column == "res_id":
+        return R.c.res_id
+    if param.column == "last_updated":
+        return R.c.last_updated
+    t = INDEX_TABLES[param.type]
+    col = t.c[_SORT_COLUMN[param.type]]
+    agg = func.max(col) if descending else func.min(col)
+    return (select(agg).where(t.c.rid == R.c.rid, t.c.param == param.name)
+            .scalar_subquery())
