@@ -73,3 +73,26 @@ def current_revision(url: str) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+def schema_diff(url: str) -> list:
+    """What the database lacks or has beyond the declared tables (empty when migrations are complete)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from .tables import metadata
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            dialect = conn.dialect.name
+
+            def declared_here(obj, name, type_, reflected, compare_to):
+                # Objects declared for another dialect only (ddl_if) are not expected here.
+                ddl_if = getattr(obj, "_ddl_if", None)
+                return ddl_if is None or ddl_if.dialect in (None, dialect)
+
+            ctx = MigrationContext.configure(conn, opts={"include_object": declared_here})
+            return compare_metadata(ctx, metadata)
+    finally:
+        engine.dispose()

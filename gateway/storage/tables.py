@@ -97,7 +97,13 @@ idx_string = _index_table(
     Column("value_norm", String(255), nullable=False),
     # As written, for :exact.
     Column("value_exact", Text, nullable=False),
-    indexes=(Index(None, "res_type", "param", "value_norm"),),
+    indexes=(
+        Index(None, "res_type", "param", "value_norm"),
+        # PostgreSQL uses a plain index for LIKE 'x%' only under the C
+        # collation; with pattern ops it does so under any.
+        Index("ix_idx_string_prefix", "res_type", "param", "value_norm",
+              postgresql_ops={"value_norm": "varchar_pattern_ops"}).ddl_if(dialect="postgresql"),
+    ),
 )
 
 idx_reference = _index_table(
