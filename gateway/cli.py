@@ -41,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("files", nargs="+", type=Path)
     p.set_defaults(func=_import_network)
 
+    p = sub.add_parser("reindex", help="rebuild the search and consent index rows of stored resources")
+    p.add_argument("--type", dest="res_type", help="only this resource type")
+    p.set_defaults(func=_reindex)
+
     p = sub.add_parser("token", help="print a signed development token (HS256, the server's own secret)")
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--fhir-user", help="e.g. RelatedPerson/123, Practitioner/9, Patient/5")
@@ -89,6 +93,26 @@ def _import_network(settings: Settings, args) -> int:
     for path, summary in import_network_files(settings, args.files):
         counts = ", ".join(f"{len(refs)} {change}" for change, refs in summary.items())
         print(f"{path}: {counts}")
+    return 0
+
+
+def _reindex(settings: Settings, args) -> int:
+    from .access import Access
+    from .repository import Repository
+    from .storage.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    total, after = 0, 0
+    try:
+        while True:  # a transaction per batch, so a long reindex never holds the write lock for long
+            with engine.connect().execution_options(write=True) as conn, conn.begin():
+                done, after = Repository(conn, Access.open()).reindex(args.res_type, after_rid=after)
+            if not done:
+                break
+            total += done
+    finally:
+        engine.dispose()
+    print(f"reindexed {total} resources")
     return 0
 
 

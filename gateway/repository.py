@@ -279,6 +279,22 @@ class Repository:
         self._reindex(rid, res_type, resource)
         return Stored(res_type, res_id, version, now, resource is None, body)
 
+    def reindex(self, res_type: str | None = None, *, after_rid: int = 0, batch: int = 500) -> tuple[int, int]:
+        """Rebuild the index rows of one batch of current resources after `after_rid`.
+
+        For when search parameters or consent facts change (`samenzorg reindex`).
+        Returns (resources done, last rid); (0, after_rid) when none are left.
+        """
+        q = (select(resources.c.rid, resources.c.res_type, resources.c.body)
+             .where(resources.c.rid > after_rid, resources.c.deleted.is_(False))
+             .order_by(resources.c.rid).limit(batch))
+        if res_type is not None:
+            q = q.where(resources.c.res_type == res_type)
+        rows = self.conn.execute(q).all()
+        for rid, rtype, body in rows:
+            self._reindex(rid, rtype, orjson.loads(body))
+        return len(rows), rows[-1].rid if rows else after_rid
+
     def _reindex(self, rid: int, res_type: str, resource: dict | None) -> None:
         from .search import index_rows
 

@@ -23,7 +23,7 @@ def run(database_url, tmp_path, settings):
     return run
 
 
-@pytest.mark.parametrize("args", [[], ["serve"], ["db", "upgrade"], ["load"], ["token"]])
+@pytest.mark.parametrize("args", [[], ["serve"], ["db", "upgrade"], ["load"], ["token"], ["reindex"], ["import-network"]])
 def test_every_command_has_help(args, run):
     result = run(*args, "--help")
     assert result.returncode == 0
@@ -127,3 +127,19 @@ def test_concurrent_updates_with_if_match_let_exactly_one_win(server, mint):
     assert set(statuses) <= {200, 409, 412}
     history = requests.get(f"{server}/fhir/Patient/{created['id']}/_history", headers=headers, timeout=5).json()
     assert len(history["entry"]) == 2
+
+
+def test_reindex_rebuilds_lost_index_rows(run, api, app, patient):
+    from sqlalchemy import delete
+
+    from gateway.storage.tables import INDEX_TABLES
+
+    api.create(patient(family="Herindex"))
+    with app.extensions["samenzorg.engine"].begin() as conn:
+        for table in INDEX_TABLES.values():
+            conn.execute(delete(table))
+    assert api.get("Patient?family=Herindex").get_json()["total"] == 0
+    result = run("reindex")
+    assert result.returncode == 0, result.stderr
+    assert "reindexed 1 resources" in result.stdout
+    assert api.get("Patient?family=Herindex").get_json()["total"] == 1
