@@ -175,7 +175,7 @@ class Policy:
             return
         if res_type == "AuditEvent":
             raise Forbidden("Only system clients record AuditEvents.")
-        subjects = {_patient_of(r) for r in (resource, current) if r is not None}
+        subjects = {patient_of(r) for r in (resource, current) if r is not None}
         if res_type == "Consent":
             if not self.may_manage_consent_for(subjects):
                 raise Forbidden("Only the client, their legal representative, a practitioner of their care "
@@ -221,7 +221,7 @@ class Policy:
         return orjson.loads(row.body) if row else None
 
 
-def _patient_of(resource: dict) -> str | None:
+def patient_of(resource: dict) -> str | None:
     """The patient a resource belongs to, by its compartment references."""
     from .search import index_rows
 

@@ -66,6 +66,12 @@ def _statement(base_url: str) -> bytes:
             "searchParam": search.get("*", {}).get("searchParam", []),
         }],
     }
+    operations = _operations()
+    for entry in resources:
+        ops = operations.get(entry["type"])
+        if ops:
+            entry["operation"] = ops
+    statement["rest"][0]["operation"] = operations.get(None, [])
     if not statement["rest"][0]["searchParam"]:
         del statement["rest"][0]["searchParam"]
     return orjson.dumps(statement)
@@ -92,3 +98,19 @@ def smart_configuration(ctx: Context, req: FhirRequest) -> FhirResponse:
     if s.jwks_url:
         config["jwks_uri"] = s.jwks_url
     return FhirResponse(200, orjson.dumps(config), {"Content-Type": "application/json"})
+
+
+# Our own operations have no published OperationDefinition yet; the
+# definition URLs name them under our canonical base.
+_OP_BASE = "https://samenzorg.nl/fhir/OperationDefinition/"
+
+
+def _operations() -> dict[str | None, list[dict]]:
+    from .operations import registered
+
+    out: dict[str | None, list[dict]] = {}
+    for _method, _level, rtype, name in registered():
+        entry = {"name": name, "definition": f"{_OP_BASE}{(rtype + '-') if rtype else ''}{name}"}
+        if entry not in out.setdefault(rtype, []):
+            out[rtype].append(entry)
+    return out

@@ -29,6 +29,6 @@ def dispatch(ctx: Context, req: FhirRequest) -> FhirResponse:
 
 
 def registered() -> list[tuple[str, str, str | None, str]]:
-    from . import network  # noqa: F401  (registers its operations)
+    from . import consent_ops, network  # noqa: F401  (they register their operations)
 
     return sorted(OPERATIONS, key=lambda k: (k[3], k[1], k[2] or ""))

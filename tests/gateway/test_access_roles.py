@@ -260,3 +260,57 @@ def test_mantelzorger_is_not_a_representative_but_a_mentor_is(network, as_):
     assert as_("RelatedPerson/mentor").ids("CarePlan?_total=accurate")[0] == 2
     assert as_("RelatedPerson/dochter").get("Consent/c-buurman").status_code == 404
 
+
+
+def _evaluate(caller, actor, resource, action="access"):
+    body = {"resourceType": "Parameters", "parameter": [
+        {"name": "actor", "valueReference": {"reference": actor}},
+        {"name": "action", "valueCode": action},
+        {"name": "resource", "valueReference": {"reference": resource}}]}
+    return caller.post("Consent/$evaluate", body)
+
+
+def _param(params, name):
+    return [p for p in params["parameter"] if p["name"] == name]
+
+
+def test_evaluate_says_which_consent_and_provision_decided(network, as_):
+    mother = as_("Patient/moeder")
+    resp = _evaluate(mother, "RelatedPerson/buurman", "CarePlan/zaterdag-boodschappen")
+    assert resp.status_code == 200, resp.get_json()
+    out = resp.get_json()
+    assert _param(out, "decision")[0]["valueCode"] == "permit"
+    assert _param(out, "consent")[0]["valueReference"]["reference"] == "Consent/c-buurman"
+    assert _param(out, "provision")[0]["valueString"] == "provision.provision[0]"
+    denied = _evaluate(mother, "RelatedPerson/buurman", "CarePlan/medicatie").get_json()
+    assert _param(denied, "decision")[0]["valueCode"] == "deny"
+    assert _param(denied, "explanation")
+    contribute = _evaluate(mother, "RelatedPerson/dochter", "Communication/log-1", "contribute").get_json()
+    assert _param(contribute, "decision")[0]["valueCode"] == "permit"
+
+
+def test_evaluate_and_preview_are_for_those_who_decide_only(network, as_):
+    assert _evaluate(as_("RelatedPerson/mentor"), "RelatedPerson/buurman", "CarePlan/medicatie").status_code == 200
+    assert _evaluate(as_("Practitioner/wijkverpleegkundige"), "RelatedPerson/buurman",
+                     "CarePlan/medicatie").status_code == 200
+    for outsider in ("RelatedPerson/dochter", "RelatedPerson/buurman", "Practitioner/huisarts-elders", "Patient/ander"):
+        assert _evaluate(as_(outsider), "RelatedPerson/buurman", "CarePlan/medicatie").status_code == 403, outsider
+        assert as_(outsider).get("Patient/moeder/$access-preview?actor=RelatedPerson/buurman").status_code == 403
+    # An unknown carer id answers the same as a forbidden one: no existence oracle.
+    assert _evaluate(as_("Patient/ander"), "RelatedPerson/bestaat-niet", "CarePlan/medicatie").status_code == 403
+
+
+def test_access_preview_lists_exactly_what_the_carer_would_see(network, as_):
+    mother = as_("Patient/moeder")
+    preview = mother.get("Patient/moeder/$access-preview?actor=RelatedPerson/buurman").get_json()
+    by_type = {p["part"][0]["valueCode"]: p["part"] for p in _param(preview, "type")}
+    assert set(by_type) == {"CarePlan", "RelatedPerson"}
+    assert by_type["CarePlan"][1]["valueInteger"] == 1
+    assert by_type["CarePlan"][2]["valueReference"]["reference"] == "CarePlan/zaterdag-boodschappen"
+    neighbour = as_("RelatedPerson/buurman")
+    assert neighbour.ids("CarePlan?_total=accurate") == (1, ["zaterdag-boodschappen"])
+    daughter = mother.get("Patient/moeder/$access-preview?actor=RelatedPerson/dochter").get_json()
+    counts = {p["part"][0]["valueCode"]: p["part"][1]["valueInteger"] for p in _param(daughter, "type")}
+    assert counts["CarePlan"] == 2 and counts["Communication"] == 1 and "Consent" not in counts
+    mentor = mother.get("Patient/moeder/$access-preview?actor=RelatedPerson/mentor").get_json()
+    assert _param(mentor, "legalRepresentative")[0]["valueBoolean"] is True
