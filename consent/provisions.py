@@ -106,6 +106,11 @@ def _reference(value: object, where: str) -> str:
 
 def _actor(value: object, where: str) -> Actor:
     actor = _obj(value, where)
+    # R4 requires actor.reference; a Reference with only a display names
+    # nobody in particular, so such an actor is given by its role.
+    ref = actor.get("reference")
+    if isinstance(ref, dict) and set(ref) <= {"display", "extension", "id"}:
+        actor = {k: v for k, v in actor.items() if k != "reference"}
     if "reference" in actor:
         return Actor(_reference(actor["reference"], f"{where}.reference"), frozenset())
     if "role" not in actor:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, exists, false, not_, or_, select, true
+from sqlalchemy import and_, false, not_, or_, select, true
 from sqlalchemy.orm import aliased
 
 import consent
