@@ -1,0 +1,103 @@
+"""Leak vectors seen in other FHIR servers' trackers, closed and tested."""
+import pytest
+
+H = {"Content-Type": "application/fhir+json"}
+COD472 = "urn:oid:2.16.840.1.113883.2.4.3.11.22.472"
+IRCP = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]}
+PSY = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "PSY"}
+
+
+def _consent(cid, actor, provision):
+    return {"resourceType": "Consent", "id": cid, "status": "active",
+            "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                                  "code": "patient-privacy"}]},
+            "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+            "patient": {"reference": "Patient/p"},
+            "provision": {"type": "deny", "provision": [{"type": "permit", "actor": [
+                {"role": IRCP, "reference": {"reference": actor}}], **provision}]}}
+
+
+@pytest.fixture
+def world(client, anonymous, mint):
+    resources = [
+        {"resourceType": "Patient", "id": "p"},
+        {"resourceType": "RelatedPerson", "id": "daughter", "active": True, "patient": {"reference": "Patient/p"},
+         "relationship": [{"coding": [{"system": COD472, "code": "01"}]}]},
+        {"resourceType": "RelatedPerson", "id": "friend", "active": True, "patient": {"reference": "Patient/p"},
+         "relationship": [{"coding": [{"system": COD472, "code": "20"}]}]},
+        _consent("c1", "RelatedPerson/daughter", {}),
+    ]
+    resources += [{"resourceType": "Communication", "id": f"m{i}", "status": "completed",
+                   "subject": {"reference": "Patient/p"}, "sender": {"reference": "RelatedPerson/daughter"},
+                   **({"meta": {"security": [PSY], "tag": [{"system": "urn:t", "code": "secret"}]}} if i == 0 else {})}
+                  for i in range(5)]
+    for r in resources:
+        assert client.put(f"/fhir/{r['resourceType']}/{r['id']}", json=r, headers=H).status_code == 201
+
+    def caller(user):
+        auth = {"Authorization": f"Bearer {mint('user/*.cruds', fhir_user=user)}"}
+        return lambda path: anonymous.get(path if path.startswith("http") else f"/fhir/{path}", headers=auth)
+    return caller("RelatedPerson/daughter"), caller("RelatedPerson/friend")
+
+
+def test_a_page_link_replayed_with_another_token_shows_only_that_callers_set(world):
+    daughter, friend = world
+    first = daughter("Communication?_count=2").get_json()
+    assert first["total"] == 5
+    next_url = next(link["url"] for link in first["link"] if link["relation"] == "next")
+    assert len(daughter(next_url).get_json()["entry"]) == 2
+    replay = friend(next_url)
+    assert replay.status_code in (200, 400)
+    if replay.status_code == 200:
+        assert replay.get_json().get("entry", []) == [] and replay.get_json()["total"] == 0
+
+
+def test_security_and_tag_searches_do_not_reveal_hidden_resources(world):
+    _, friend = world
+    for query in ("Communication?_security=http://terminology.hl7.org/CodeSystem/v3-ActCode|PSY",
+                  "Communication?_tag=urn:t|secret", "Communication?_security:missing=false",
+                  "Communication?_id=m0", "Communication?_elements=id&_total=accurate"):
+        bundle = friend(query).get_json()
+        assert bundle.get("total", 0) == 0 and not [e for e in bundle.get("entry", [])
+                                                    if e["search"]["mode"] != "outcome"], query
+
+
+def test_include_star_and_iterate_stay_within_what_the_caller_sees(world):
+    _, friend = world
+    bundle = friend("RelatedPerson?_include=*&_revinclude:iterate=Communication:sender&_revinclude=Consent:actor").get_json()
+    ids = {f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in bundle.get("entry", [])
+           if e["search"]["mode"] != "outcome"}
+    assert ids == {"RelatedPerson/friend"}
+
+
+def test_links_and_outcomes_never_name_hidden_ids(world):
+    _, friend = world
+    resp = friend("Communication?_id=m0,m1&bogus=1")
+    text = resp.get_data(as_text=True)
+    body = resp.get_json()
+    assert body["total"] == 0
+    # The ids appear only as the caller's own query echoed back in the self link, never as results.
+    assert "Communication/m0" not in text and "Communication/m1" not in text
+    missing = friend("Communication/m0").get_json()["issue"][0]["diagnostics"]
+    unknown = friend("Communication/nope").get_json()["issue"][0]["diagnostics"]
+    assert missing.replace("m0", "X") == unknown.replace("nope", "X")
+
+
+def test_elements_and_summary_do_not_widen_what_is_returned(world):
+    daughter, friend = world
+    assert daughter("Communication?_elements=sender&_total=accurate").get_json()["total"] == 5
+    assert friend("Communication?_summary=true&_total=accurate").get_json()["total"] == 0
+
+
+def test_a_malformed_consent_denies_and_says_why(client, world):
+    daughter, _ = world
+    broken = _consent("c1", "RelatedPerson/daughter", {"action": [{"coding": [{"system": "urn:unknown", "code": "x"}]}]})
+    assert client.put("/fhir/Consent/c1", json=broken, headers=H).status_code == 200
+    assert daughter("Communication?_total=accurate").get_json()["total"] == 0
+    body = {"resourceType": "Parameters", "parameter": [
+        {"name": "actor", "valueReference": {"reference": "RelatedPerson/daughter"}},
+        {"name": "resource", "valueReference": {"reference": "Communication/m1"}}]}
+    out = client.post("/fhir/Consent/$evaluate", json=body, headers=H).get_json()
+    reason = next(p["valueString"] for p in out["parameter"] if p["name"] == "reason")
+    assert next(p["valueCode"] for p in out["parameter"] if p["name"] == "decision") == "deny"
+    assert "action" in reason
