@@ -16,6 +16,7 @@ from pathlib import Path
 import orjson
 
 from gateway import create_app
+from gateway.auth import mint
 from gateway.config import Settings
 from gateway.storage.db import upgrade
 
@@ -34,6 +35,39 @@ def _care_plan(i: int, patient_id: str) -> dict:
             "scheduledTiming": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "wk", "dayOfWeek": ["sat"]}},
             "performer": [{"reference": "RelatedPerson/neighbour"}]}}],
     }
+
+
+def _carer_and_consent(patient_id: str) -> list[dict]:
+    """A neighbour whose Consent lets him see the care plans (and writes an AuditEvent per request)."""
+    return [
+        {"resourceType": "RelatedPerson", "id": "neighbour", "active": True,
+         "patient": {"reference": f"Patient/{patient_id}"}},
+        {"resourceType": "Consent", "id": "neighbour-consent", "status": "active",
+         "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                               "code": "patient-privacy"}]},
+         "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+         "patient": {"reference": f"Patient/{patient_id}"},
+         "provision": {"type": "deny", "provision": [{
+             "type": "permit",
+             "actor": [{"role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                                             "code": "IRCP"}]},
+                        "reference": {"reference": "RelatedPerson/neighbour"}}],
+             "class": [{"system": "http://hl7.org/fhir/resource-types", "code": "CarePlan"}]}]}},
+    ]
+
+
+def _stored_count(url: str) -> int:
+    from sqlalchemy import func, select
+
+    from gateway.storage.db import make_engine
+    from gateway.storage.tables import resources
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(resources)).scalar_one()
+    finally:
+        engine.dispose()
 
 
 def _measure(client, path: str, seconds: float) -> tuple[float, int]:
@@ -57,10 +91,21 @@ def main(argv=None) -> None:
     try:
         url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
         upgrade(url)
-        app = create_app(Settings(database_url=url, var_dir=str(tmp), jwt_secret="bench", log_level="WARNING"))
+        if _stored_count(url):
+            raise SystemExit("bench: the database is not empty; point --database-url at a scratch database.")
+        settings = Settings(database_url=url, var_dir=str(tmp), jwt_secret="bench-only-secret-0123456789abcdef",
+                            log_level="WARNING")
+        app = create_app(settings)
         client = app.test_client()
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {mint(settings, scope='system/*.cruds')}"
         headers = {"Content-Type": "application/fhir+json"}
         pid = client.post("/fhir/Patient", data=orjson.dumps({"resourceType": "Patient"}), headers=headers).get_json()["id"]
+        for resource in _carer_and_consent(pid):
+            assert client.put(f"/fhir/{resource['resourceType']}/{resource['id']}", data=orjson.dumps(resource),
+                              headers=headers).status_code == 201
+        carer = app.test_client()
+        carer.environ_base["HTTP_AUTHORIZATION"] = \
+            f"Bearer {mint(settings, scope='user/*.rs', fhir_user='RelatedPerson/neighbour')}"
         entries = [{"resource": _care_plan(i, pid), "request": {"method": "POST", "url": "CarePlan"}}
                    for i in range(args.resources)]
         t = time.perf_counter()
@@ -78,12 +123,16 @@ def main(argv=None) -> None:
         cases += [("history page (20)", "/fhir/CarePlan/_history"),
                   ("search page (20, total)", f"/fhir/CarePlan?patient=Patient/{pid}&_total=accurate"),
                   ("search by token (1)", "/fhir/CarePlan?identifier=urn:bench:careplan|7")]
+        carer_cases = []
+        if cp_id:
+            carer_cases.append(("carer: read CarePlan", f"/fhir/CarePlan/{cp_id}"))
+        carer_cases.append(("carer: search page (20, total)", "/fhir/CarePlan?_total=accurate"))
         print(f"database: {url.split('://')[0]}, {args.resources} CarePlans "
               f"(transaction load: {args.resources / load_s:.0f} resources/s)")
-        print(f"{'case':28} {'req/s':>8}  {'requests':>8}")
-        for name, path in cases:
-            rate, n = _measure(client, path, args.seconds)
-            print(f"{name:28} {rate:8.0f}  {n:8d}")
+        print(f"{'case':32} {'req/s':>8}  {'requests':>8}")
+        for who, name, path in [(client, *c) for c in cases] + [(carer, *c) for c in carer_cases]:
+            rate, n = _measure(who, path, args.seconds)
+            print(f"{name:32} {rate:8.0f}  {n:8d}")
         app.extensions["samenzorg.engine"].dispose()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -19,11 +19,13 @@ from .scopes import contexts, parse_scopes
 
 _ROLES = {"RelatedPerson": "related-person", "Practitioner": "practitioner", "Patient": "patient"}
 LEEWAY_SECONDS = 30
+CACHE_SIZE = 4096
 
 
 class TokenVerifier:
     def __init__(self, settings: Settings):
         self.settings = settings
+        self._cache: dict[str, dict] = {}
 
     @cached_property
     def _jwks(self):
@@ -40,6 +42,18 @@ class TokenVerifier:
         return self.settings.signing_secret(), ["HS256"]
 
     def verify(self, token: str) -> dict:
+        """Verified claims; a token seen before is not verified again until it expires."""
+        hit = self._cache.get(token)
+        now = time.time()
+        if hit is not None and hit["exp"] + LEEWAY_SECONDS > now:
+            return hit
+        claims = self._verify(token)
+        if len(self._cache) >= CACHE_SIZE:
+            self._cache.clear()  # crude but bounded; a busy gateway re-verifies at most once per token
+        self._cache[token] = claims
+        return claims
+
+    def _verify(self, token: str) -> dict:
         try:
             key, algorithms = self._key_and_algorithms(token)
             return jwt.decode(

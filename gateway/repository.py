@@ -276,7 +276,7 @@ class Repository:
                 res_type=res_type, res_id=res_id, method=method, **{k: values[k] for k in ("version", "last_updated", "body")}))
         except IntegrityError:
             raise Conflict(f"{res_type}/{res_id} was written concurrently; retry.") from None
-        self._reindex(rid, res_type, resource)
+        self._reindex(rid, res_type, resource, fresh=current is None)
         return Stored(res_type, res_id, version, now, resource is None, body)
 
     def reindex(self, res_type: str | None = None, *, after_rid: int = 0, batch: int = 500) -> tuple[int, int]:
@@ -295,11 +295,12 @@ class Repository:
             self._reindex(rid, rtype, orjson.loads(body))
         return len(rows), rows[-1].rid if rows else after_rid
 
-    def _reindex(self, rid: int, res_type: str, resource: dict | None) -> None:
+    def _reindex(self, rid: int, res_type: str, resource: dict | None, *, fresh: bool = False) -> None:
         from .search import index_rows
 
-        for table in INDEX_TABLES.values():
-            self.conn.execute(delete(table).where(table.c.rid == rid))
+        if not fresh:  # a resource created just now has no rows to replace
+            for table in INDEX_TABLES.values():
+                self.conn.execute(delete(table).where(table.c.rid == rid))
         if resource is None:
             return
         facts = fact_rows(resource)
