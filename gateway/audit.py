@@ -30,7 +30,7 @@ class Disclosure:
 
     interaction: str  # a restful-interaction code: read, search-type, create, …
     outcome: str = SUCCESS
-    patient: str | None = None
+    patients: list[str] = field(default_factory=list)
     resources: list[str] = field(default_factory=list)
     consents: list[str] = field(default_factory=list)
     query: str | None = None
@@ -44,8 +44,8 @@ def audit_event(fhir_user: str, client_id: str | None, d: Disclosure) -> dict:
         agents.append({"type": {"coding": [{"system": _DCM, "code": "110150", "display": "Application"}]},
                        "who": {"display": client_id}, "altId": client_id, "requestor": False})
     entities = []
-    if d.patient:
-        entities.append({"what": {"reference": d.patient},
+    for patient in d.patients:
+        entities.append({"what": {"reference": patient},
                          "type": {"system": _ENTITY_TYPE, "code": "1", "display": "Person"},
                          "role": {"system": _OBJECT_ROLE, "code": "1", "display": "Patient"}})
     for ref in d.resources:

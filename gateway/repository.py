@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from . import audit, fhirtime
 from .access import Access
 from .consent_sql import fact_rows
-from .policy import Policy
+from .policy import Policy, patient_of
 from .errors import BadRequest, Conflict, Gone, NotFound, PreconditionFailed
 from .resource_types import SERVED, SERVED_TYPES
 from .scopes import CREATE, DELETE, READ, SEARCH, UPDATE
@@ -78,8 +78,9 @@ class Repository:
         """The current row if the caller may see it; else NotFound, exactly as for an unknown id."""
         row = self._current(res_type, res_id)
         if row is None:
-            if self.policy.audited and self._current(res_type, res_id, restricted=False) is not None:
-                self._audit(interaction, [f"{res_type}/{res_id}"], outcome=audit.REFUSED,
+            hidden = self._current(res_type, res_id, restricted=False) if self.policy.audited else None
+            if hidden is not None:
+                self._audit(interaction, [(f"{res_type}/{res_id}", _body(hidden))], outcome=audit.REFUSED,
                             detail="refused: not permitted for this caller")
             raise NotFound(f"{res_type}/{res_id} is not known.")
         return row
@@ -153,10 +154,9 @@ class Repository:
             self.access.require(SEARCH, res_type)
         body = search_bundle(self.conn, res_type=res_type, params=params, restrict=self._search_restrict, **kwargs)
         if self.policy.audited:
-            entries = orjson.loads(body).get("entry", [])
-            refs = ["/".join(e["fullUrl"].split("/")[-2:]) for e in entries if "resource" in e
-                    and e.get("search", {}).get("mode") != "outcome"]
-            self._audit("search-type" if res_type else "search-system", refs,
+            found = [(f"{r['resourceType']}/{r['id']}", r) for e in orjson.loads(body).get("entry", [])
+                     if e.get("search", {}).get("mode") != "outcome" and "id" in (r := e.get("resource", {}))]
+            self._audit("search-type" if res_type else "search-system", found,
                         query="&".join(f"{k}={v}" for k, v in params))
         return body
 
@@ -222,14 +222,19 @@ class Repository:
     # -- audit -----------------------------------------------------------------
     def _disclosed(self, interaction: str, stored: list[Stored]) -> None:
         if self.policy.audited:
-            self._audit(interaction, [s.reference for s in stored])
+            self._audit(interaction, [(s.reference, orjson.loads(s.body) if s.body else None) for s in stored])
 
-    def _audit(self, interaction: str, refs: list[str], *, outcome: str = audit.SUCCESS,
+    def _audit(self, interaction: str, found: list[tuple[str, dict | None]], *, outcome: str = audit.SUCCESS,
                query: str | None = None, detail: str | None = None) -> None:
+        """Queue an AuditEvent naming what was shown (or refused) and whose record it is."""
         if not self.policy.audited:
             return
+        if self.policy.carer_patient:
+            patients = [self.policy.carer_patient]
+        else:  # a practitioner may see several clients' records in one request
+            patients = sorted({p for _, body in found if body and (p := patient_of(body))})
         consents = [f"Consent/{c['id']}" for c in self.policy.consents if c.get("status") == "active"]
-        self.audits.append(audit.Disclosure(interaction, outcome, self.policy.carer_patient, refs,
+        self.audits.append(audit.Disclosure(interaction, outcome, patients, [ref for ref, _ in found],
                                             consents, query, detail))
 
     def refused(self, interaction: str, detail: str) -> None:

@@ -314,3 +314,13 @@ def test_access_preview_lists_exactly_what_the_carer_would_see(network, as_):
     assert counts["CarePlan"] == 2 and counts["Communication"] == 1 and "Consent" not in counts
     mentor = mother.get("Patient/moeder/$access-preview?actor=RelatedPerson/mentor").get_json()
     assert _param(mentor, "legalRepresentative")[0]["valueBoolean"] is True
+
+
+def test_a_practitioners_access_is_on_the_clients_own_audit_log(network, as_):
+    as_("Practitioner/wijkverpleegkundige").get("CarePlan/medicatie")
+    as_("Practitioner/huisarts-elders").get("CarePlan/medicatie")
+    mother = as_("Patient/moeder")
+    nurse_log = mother.get("AuditEvent?patient=Patient/moeder&agent=Practitioner/wijkverpleegkundige").get_json()
+    assert [e["resource"]["outcome"] for e in nurse_log["entry"]] == ["0"]
+    outsider_log = mother.get("AuditEvent?patient=Patient/moeder&agent=Practitioner/huisarts-elders").get_json()
+    assert [e["resource"]["outcome"] for e in outsider_log["entry"]] == ["4"]
