@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 
@@ -24,6 +25,7 @@ from .validation import parse_json
 FHIR_JSON = "application/fhir+json"
 _JSON_TYPES = {"application/fhir+json", "application/json", "application/json+fhir", "text/json"}
 _FORMATS = {"json", "application/fhir+json", "application/json", "application/json+fhir"}
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 log = logging.getLogger("samenzorg.request")
 
 
@@ -45,7 +47,9 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     @app.before_request
     def start():
         g.started = time.perf_counter()
-        g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        given = request.headers.get("X-Request-ID", "")
+        # Echoed into logs and headers: accept only a short, plain token from the caller.
+        g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
     @app.after_request
     def finish(response: Response):

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-import orjson
 
 from .config import Settings
 from .errors import FhirError

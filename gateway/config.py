@@ -5,7 +5,7 @@ import hashlib
 import hmac
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,7 +24,6 @@ class Settings:
     jwt_audience: str | None = None
     log_level: str = "INFO"
     var_dir: str = "var"
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: dict | None = None, env_file: str | os.PathLike = ".env") -> "Settings":
@@ -32,7 +31,7 @@ class Settings:
         if Path(env_file).is_file():
             values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
         values.update(os.environ if environ is None else environ)
-        known = {f for f in cls.__dataclass_fields__ if f != "extra"}
+        known = set(cls.__dataclass_fields__)
         kwargs = {}
         for key, value in values.items():
             if key.startswith(PREFIX):

@@ -183,7 +183,7 @@ class Policy:
             return
         role = self.access.role
         if role == "practitioner":
-            if not subjects or None in subjects or not subjects <= set(self.patients):
+            if not subjects or None in subjects or not subjects <= {f"Patient/{p}" for p in self.patients}:
                 raise Forbidden("Practitioners write only for patients of a care team they take part in.")
             return
         # Patients, representatives and carers add logbook messages; nothing else.

@@ -62,7 +62,7 @@ class Repository:
         self.conn = conn
         self.access = access or Access.open()
         self.policy = Policy(conn, self.access)
-        self.audits: list[Disclosure] = []
+        self.audits: list[audit.Disclosure] = []
 
     # -- reads ---------------------------------------------------------------
     def _current(self, res_type: str, res_id: str, *, for_update: bool = False, restricted: bool = True):

@@ -324,3 +324,20 @@ def test_a_practitioners_access_is_on_the_clients_own_audit_log(network, as_):
     assert [e["resource"]["outcome"] for e in nurse_log["entry"]] == ["0"]
     outsider_log = mother.get("AuditEvent?patient=Patient/moeder&agent=Practitioner/huisarts-elders").get_json()
     assert [e["resource"]["outcome"] for e in outsider_log["entry"]] == ["4"]
+
+
+def test_team_practitioner_writes_for_their_clients_only(network, as_):
+    nurse = as_("Practitioner/wijkverpleegkundige")
+    plan = {"resourceType": "CarePlan", "status": "active", "intent": "plan",
+            "subject": {"reference": "Patient/moeder"}, "description": "Steunkousen aantrekken"}
+    assert nurse.post("CarePlan", plan).status_code == 201
+    assert nurse.post("CarePlan", {**plan, "subject": {"reference": "Patient/ander"}}).status_code == 403
+    assert as_("Practitioner/huisarts-elders").post("CarePlan", plan).status_code == 403
+
+
+def test_the_client_adds_to_her_own_logbook_but_edits_no_care_plan(network, as_):
+    mother = as_("Patient/moeder")
+    note = {"resourceType": "Communication", "status": "completed", "subject": {"reference": "Patient/moeder"},
+            "sender": {"reference": "Patient/moeder"}, "payload": [{"contentString": "Ik voel me goed."}]}
+    assert mother.post("Communication", note).status_code == 201
+    assert mother.delete("CarePlan/medicatie").status_code == 403

@@ -1,7 +1,6 @@
 """Every error is an OperationOutcome with the right status; bad input changes nothing."""
 import logging
 
-import pytest
 from sqlalchemy import func, select
 
 from gateway.storage.tables import resource_history
