@@ -23,11 +23,12 @@ import orjson
 from sqlalchemy import and_, false, or_, select
 
 import consent
+from consent.dates import parse_period, within
 
 from .access import AUDITED_ROLES, Access
 from .consent_sql import REF, to_sql
 from .errors import Forbidden, MethodNotAllowed
-from .storage.tables import idx_reference, idx_token, resources
+from .storage.tables import idx_reference, resources
 
 # The R4 patient compartment, as the search parameters that put a resource in it.
 COMPARTMENT: dict[str, tuple[str, ...]] = {
@@ -66,9 +67,18 @@ class Policy:
             return None
         rtype, rid = self.access.fhir_user.split("/", 1)
         body = self._body("RelatedPerson", rid)
-        if body is None or body.get("active") is False:
-            return None
+        if body is None or body.get("active") is False or not self._current_period(body):
+            return None  # a member who left the network sees nothing any more
         return body
+
+    def _current_period(self, element: dict) -> bool:
+        """No period, or one that includes now; a malformed period counts as over (fail closed)."""
+        if "period" not in element:
+            return True
+        try:
+            return within(self.now, parse_period(element["period"]))
+        except ValueError:
+            return False
 
     @cached_property
     def carer_patient(self) -> str | None:
@@ -97,22 +107,32 @@ class Policy:
         return ()
 
     def _practitioner_patients(self) -> tuple[str, ...]:
-        pid = self.access.fhir_user.split("/", 1)[1]
+        """Subjects of open CareTeams where the practitioner, or a current PractitionerRole of
+        theirs, is a participant whose own period (if any) includes now."""
+        me = self.access.fhir_user
         r = idx_reference
-        role_ids = select(resources.c.res_id).where(
-            resources.c.res_type == "PractitionerRole",
-            resources.c.rid.in_(select(r.c.rid).where(r.c.res_type == "PractitionerRole", r.c.param == "practitioner",
-                                                      r.c.target_type == "Practitioner", r.c.target_id == pid)))
-        closed = select(idx_token.c.rid).where(idx_token.c.res_type == "CareTeam", idx_token.c.param == "status",
-                                               idx_token.c.code.in_(_CLOSED_TEAM))
-        teams = select(r.c.rid).where(
+        role_rids = select(r.c.rid).where(r.c.res_type == "PractitionerRole", r.c.param == "practitioner",
+                                          r.c.target_type == "Practitioner", r.c.target_id == me.split("/", 1)[1])
+        members = {me} | {f"PractitionerRole/{b['id']}" for b in self._bodies(role_rids)
+                          if b.get("active") is not False and self._current_period(b)}
+        team_rids = select(r.c.rid).where(
             r.c.res_type == "CareTeam", r.c.param == "participant",
-            or_(and_(r.c.target_type == "Practitioner", r.c.target_id == pid),
-                and_(r.c.target_type == "PractitionerRole", r.c.target_id.in_(role_ids))),
-            r.c.rid.not_in(closed))
-        q = select(r.c.target_id).where(r.c.res_type == "CareTeam", r.c.param == "subject",
-                                        r.c.target_type == "Patient", r.c.rid.in_(teams)).distinct()
-        return tuple(sorted(self.conn.execute(q).scalars()))
+            or_(*(and_(r.c.target_type == t, r.c.target_id == i) for t, i in (m.split("/", 1) for m in members))))
+        patients = set()
+        for team in self._bodies(team_rids):
+            if team.get("status") in _CLOSED_TEAM or not self._current_period(team):
+                continue
+            subject = (team.get("subject") or {}).get("reference") or ""
+            if subject.startswith("Patient/") and any(
+                    (p.get("member") or {}).get("reference") in members and self._current_period(p)
+                    for p in team.get("participant") or []):
+                patients.add(subject.split("/", 1)[1])
+        return tuple(sorted(patients))
+
+    def _bodies(self, rids) -> list[dict]:
+        rows = self.conn.execute(select(resources.c.body).where(resources.c.rid.in_(rids),
+                                                                resources.c.deleted.is_(False)))
+        return [orjson.loads(b) for (b,) in rows]
 
     # -- consent ----------------------------------------------------------------
     @cached_property
@@ -122,11 +142,8 @@ class Policy:
             return []
         pid = self.carer_patient.split("/", 1)[1]
         r = idx_reference
-        rids = select(r.c.rid).where(r.c.res_type == "Consent", r.c.param == "patient",
-                                     r.c.target_type == "Patient", r.c.target_id == pid)
-        rows = self.conn.execute(select(resources.c.body).where(resources.c.rid.in_(rids),
-                                                                resources.c.deleted.is_(False)))
-        return [orjson.loads(b) for (b,) in rows]
+        return self._bodies(select(r.c.rid).where(r.c.res_type == "Consent", r.c.param == "patient",
+                                                  r.c.target_type == "Patient", r.c.target_id == pid))
 
     def request(self, action=consent.ACCESS) -> consent.AccessRequest:
         return consent.AccessRequest(actor=self.access.fhir_user, action=action, patient=self.carer_patient,

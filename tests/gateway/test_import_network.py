@@ -147,3 +147,28 @@ def test_cli_import_network_imports_each_file_once(tmp_path, settings, database_
     bad.write_text(json.dumps({**_doc(), "client": {}}))
     refused = run(str(bad))
     assert refused.returncode == 1 and "client" in refused.stderr
+
+
+def test_members_who_left_see_nothing_and_newcomers_see_their_share(client, anonymous, mint):
+    path = NETWORKS / "f-netwerk-in-verandering.json"
+    doc = _doc(path)
+    assert _import(client, doc).status_code == 200
+    base = doc["source"]["system"]
+
+    def member(rtype, ecd_id):
+        kind_type = "PractitionerRole" if rtype == "Practitioner" else rtype
+        (entry,) = client.get(f"/fhir/{kind_type}?identifier={base}/member|{ecd_id}").get_json()["entry"]
+        res = entry["resource"]
+        return res["practitioner"]["reference"] if rtype == "Practitioner" else f"RelatedPerson/{res['id']}"
+
+    def visible(user, rtype):
+        return _ids(anonymous, mint("user/*.rs", fhir_user=user), rtype)
+
+    left_friend, new_neighbour = member("RelatedPerson", "REL-G-22"), member("RelatedPerson", "REL-G-23")
+    left_nurse, new_nurse = member("Practitioner", "MDW-G-81"), member("Practitioner", "MDW-G-82")
+    for rtype in ("CareTeam", "CarePlan", "Communication", "Patient"):
+        assert visible(left_friend, rtype) == [], rtype
+        assert visible(left_nurse, rtype) == [], rtype
+    assert visible(new_neighbour, "CarePlan")  # the agreements he performs
+    assert visible(new_neighbour, "Communication") == []
+    assert visible(new_nurse, "Patient") and visible(new_nurse, "CarePlan")
