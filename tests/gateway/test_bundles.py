@@ -123,3 +123,30 @@ def test_transaction_if_none_exist_reuses_the_match(api, app, patient):
     out = api.post("", bundle).get_json()
     assert out["entry"][0]["response"]["status"] == "200 OK"
     assert _count(app) == 2
+
+
+def test_transaction_patch_entry_applies_a_json_patch_in_binary(api, patient):
+    import base64
+    import json
+
+    pid = api.create(patient(family="Oud"))["id"]
+    patch = base64.b64encode(json.dumps([{"op": "replace", "path": "/name/0/family", "value": "Nieuw"}]).encode())
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": {"resourceType": "Binary", "contentType": "application/json-patch+json", "data": patch.decode()},
+         "request": {"method": "PATCH", "url": f"Patient/{pid}"}}]}
+    out = api.post("", bundle)
+    assert out.status_code == 200, out.get_json()
+    assert out.get_json()["entry"][0]["response"]["status"] == "200 OK"
+    assert api.get(f"Patient/{pid}").get_json()["name"][0]["family"] == "Nieuw"
+
+
+def test_search_by_post_takes_form_parameters(api, client, patient):
+    api.create(patient(family="Formulier"))
+    api.create(patient(family="Anders"))
+    resp = client.post("/fhir/Patient/_search", data={"family": "Formulier"},
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert resp.status_code == 200
+    bundle = resp.get_json()
+    assert bundle["type"] == "searchset" and bundle["total"] == 1
+    assert bundle["entry"][0]["resource"]["name"][0]["family"] == "Formulier"
+    assert client.post("/fhir/Patient/_search", data="{}", headers={"Content-Type": "application/json"}).status_code == 415

@@ -101,3 +101,24 @@ def test_a_malformed_consent_denies_and_says_why(client, world):
     reason = next(p["valueString"] for p in out["parameter"] if p["name"] == "reason")
     assert next(p["valueCode"] for p in out["parameter"] if p["name"] == "decision") == "deny"
     assert "action" in reason
+
+
+def test_a_carer_who_may_add_but_not_read_gets_no_representation_back(client, anonymous, mint):
+    resources = [
+        {"resourceType": "Patient", "id": "p"},
+        {"resourceType": "RelatedPerson", "id": "volunteer", "active": True, "patient": {"reference": "Patient/p"}},
+        _consent("c-add-only", "RelatedPerson/volunteer", {
+            "action": [{"coding": [{"system": "https://samenzorg.nl/fhir/CodeSystem/consent-action",
+                                    "code": "contribute"}]}],
+            "class": [{"system": "http://hl7.org/fhir/resource-types", "code": "Communication"}]}),
+    ]
+    for r in resources:
+        assert client.put(f"/fhir/{r['resourceType']}/{r['id']}", json=r, headers=H).status_code == 201
+    auth = {"Authorization": f"Bearer {mint('user/*.cruds', fhir_user='RelatedPerson/volunteer')}"}
+    note = {"resourceType": "Communication", "status": "completed", "subject": {"reference": "Patient/p"},
+            "sender": {"reference": "RelatedPerson/volunteer"}, "payload": [{"contentString": "Wandeling gemaakt."}]}
+    resp = anonymous.post("/fhir/Communication", json=note, headers={**H, **auth, "Prefer": "return=representation"})
+    assert resp.status_code == 201 and resp.data == b""
+    assert resp.headers["Location"]
+    created_id = resp.headers["Location"].split("/Communication/")[1].split("/")[0]
+    assert anonymous.get(f"/fhir/Communication/{created_id}", headers=auth).status_code == 404
