@@ -1,5 +1,6 @@
 """Roles and the client's Consent, enforced on every way data can leave (through real HTTP)."""
 import pytest
+from fhir_builders import actor, consent
 
 RP_ROLE = "urn:oid:2.16.840.1.113883.2.4.3.11.22.472"
 EXTRA = "urn:oid:2.16.840.1.113883.2.4.3.11.60.40.4.23.1"
@@ -8,19 +9,12 @@ RT = "http://hl7.org/fhir/resource-types"
 ACCESS = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentaction", "code": "access"}]}
 CONTRIBUTE = {"coding": [{"system": "https://samenzorg.nl/fhir/CodeSystem/consent-action", "code": "contribute"}]}
 H = {"Content-Type": "application/fhir+json"}
-IRCP = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]}
 
 
-def _consent(cid, actor, *provisions, status="active", performer="Patient/moeder"):
-    return {"resourceType": "Consent", "id": cid, "status": status,
-            "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
-                                  "code": "patient-privacy"}]},
-            "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
-            "patient": {"reference": "Patient/moeder"}, "dateTime": "2026-03-01T10:00:00+01:00",
-            "performer": [{"reference": performer}],
-            "provision": {"type": "deny", "provision": [
-                {"type": "permit", "actor": [{"role": IRCP, "reference": {"reference": actor}}], **p}
-                for p in provisions]}}
+def _consent(cid, who, *provisions, status="active", performer="Patient/moeder"):
+    return consent(cid, "Patient/moeder", {"type": "deny", "provision": [
+        {"type": "permit", "actor": [actor(who)], **p} for p in provisions]},
+        status=status, dateTime="2026-03-01T10:00:00+01:00", performer=[{"reference": performer}])
 
 
 def _rp(rid, *roles, family="de Vries"):

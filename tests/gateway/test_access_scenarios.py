@@ -5,13 +5,12 @@ read path — read, vread, instance/type/system history, search with total,
 _summary=count and batch GET entries — against the expected visible set.
 """
 import pytest
+from fhir_builders import actor, classes, consent
 
 H = {"Content-Type": "application/fhir+json"}
-RT = "http://hl7.org/fhir/resource-types"
 PSY = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "PSY"}
-IRCP = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]}
 COD472 = "urn:oid:2.16.840.1.113883.2.4.3.11.22.472"
-ME = {"role": IRCP, "reference": {"reference": "RelatedPerson/r"}}
+ME = actor("RelatedPerson/r")
 ALL = {"CareTeam/ct", "CarePlan/cp", "Goal/g", "Communication/m1", "Communication/m2"}
 TYPES = ("CareTeam", "CarePlan", "Goal", "Communication")
 
@@ -35,34 +34,26 @@ BASE = [
 ]
 
 
-def consent(provision, status="active"):
-    return {"resourceType": "Consent", "id": "c", "status": status,
-            "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
-                                  "code": "patient-privacy"}]},
-            "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
-            "patient": {"reference": "Patient/p"}, "provision": provision}
-
-
-def classes(*types):
-    return [{"system": RT, "code": t} for t in types]
+def _consent(provision, status="active"):
+    return consent("c", "Patient/p", provision, status=status)
 
 
 PERMIT_ALL = {"type": "deny", "provision": [{"type": "permit", "actor": [ME]}]}
 SHAPES = {
     "none": None,
-    "permit-all": consent(PERMIT_ALL),
-    "permit-some-types": consent({"type": "deny", "provision": [
+    "permit-all": _consent(PERMIT_ALL),
+    "permit-some-types": _consent({"type": "deny", "provision": [
         {"type": "permit", "actor": [ME], "class": classes("CarePlan", "Goal")}]}),
-    "deny-with-exception": consent({"type": "permit", "actor": [ME], "provision": [
+    "deny-with-exception": _consent({"type": "permit", "actor": [ME], "provision": [
         {"type": "deny", "class": classes("Communication")}]}),
-    "expired": consent({"type": "deny", "provision": [
+    "expired": _consent({"type": "deny", "provision": [
         {"type": "permit", "actor": [ME], "period": {"start": "2019-01-01", "end": "2020-01-01"}}]}),
-    "revoked": consent(PERMIT_ALL, status="inactive"),
-    "future-period": consent({"type": "deny", "provision": [
+    "revoked": _consent(PERMIT_ALL, status="inactive"),
+    "future-period": _consent({"type": "deny", "provision": [
         {"type": "permit", "actor": [ME], "period": {"start": "2090-01-01"}}]}),
-    "securityLabel-restricted": consent({"type": "deny", "provision": [
+    "securityLabel-restricted": _consent({"type": "deny", "provision": [
         {"type": "permit", "actor": [ME], "provision": [{"type": "deny", "securityLabel": [PSY]}]}]}),
-    "authoredby": consent({"type": "deny", "provision": [
+    "authoredby": _consent({"type": "deny", "provision": [
         {"type": "permit", "actor": [ME], "class": classes("Communication"),
          "data": [{"meaning": "authoredby", "reference": {"reference": "RelatedPerson/r"}}]}]}),
 }

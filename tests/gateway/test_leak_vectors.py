@@ -1,20 +1,15 @@
 """Leak vectors seen in other FHIR servers' trackers, closed and tested."""
 import pytest
+from fhir_builders import actor, consent
 
 H = {"Content-Type": "application/fhir+json"}
 COD472 = "urn:oid:2.16.840.1.113883.2.4.3.11.22.472"
-IRCP = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]}
 PSY = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "PSY"}
 
 
-def _consent(cid, actor, provision):
-    return {"resourceType": "Consent", "id": cid, "status": "active",
-            "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
-                                  "code": "patient-privacy"}]},
-            "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
-            "patient": {"reference": "Patient/p"},
-            "provision": {"type": "deny", "provision": [{"type": "permit", "actor": [
-                {"role": IRCP, "reference": {"reference": actor}}], **provision}]}}
+def _consent(cid, who, provision):
+    return consent(cid, "Patient/p", {"type": "deny", "provision": [{"type": "permit", "actor": [actor(who)],
+                                                                      **provision}]})
 
 
 @pytest.fixture
