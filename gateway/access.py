@@ -23,6 +23,7 @@ class Access:
     scopes: tuple[Scope, ...] = parse_scopes("system/*.cruds")
     client_id: str | None = None
     subject: str | None = None
+    launch_patient: str | None = None  # the `patient` claim: SMART launch context for patient/ scopes
 
     @classmethod
     def open(cls) -> "Access":

@@ -94,8 +94,9 @@ def access_from_claims(claims: dict) -> Access:
             raise Forbidden(f"fhirUser '{fhir_user}' is not a Patient, Practitioner or RelatedPerson.")
         if "system" in contexts(scopes):
             raise Forbidden("system/ scopes belong to system clients, not to a person's token.")
+        patient = claims.get("patient")
         return Access(role=role, fhir_user=f"{rtype}/{rid}", scopes=scopes, client_id=client_id,
-                      subject=claims.get("sub"))
+                      subject=claims.get("sub"), launch_patient=patient if isinstance(patient, str) else None)
     if contexts(scopes) - {"system"}:
         raise Forbidden("A token without fhirUser acts as a system client and needs system/ scopes only.")
     return Access(role="system", fhir_user=None, scopes=scopes, client_id=client_id or claims.get("sub"),
@@ -103,13 +104,15 @@ def access_from_claims(claims: dict) -> Access:
 
 
 def mint(settings: Settings, *, scope: str, fhir_user: str | None = None, ttl: int = 3600,
-         subject: str | None = None, client_id: str = "samenzorg-dev") -> str:
+         subject: str | None = None, client_id: str = "samenzorg-dev", patient: str | None = None) -> str:
     """A signed HS256 token for development and tests (never for production identities)."""
     now = int(time.time())
     claims = {"sub": subject or fhir_user or client_id, "scope": scope, "iat": now, "nbf": now,
               "exp": now + ttl, "jti": uuid.uuid4().hex, "azp": client_id}
     if fhir_user:
         claims["fhirUser"] = fhir_user
+    if patient:
+        claims["patient"] = patient
     if settings.jwt_issuer:
         claims["iss"] = settings.jwt_issuer
     if settings.jwt_audience:

@@ -28,6 +28,7 @@ from consent.dates import parse_period, within
 from .access import AUDITED_ROLES, Access
 from .consent_sql import REF, to_sql
 from .errors import Forbidden, MethodNotAllowed
+from .scopes import contexts
 from .storage.tables import idx_reference, resources
 
 # The R4 patient compartment, as the search parameters that put a resource in it.
@@ -85,7 +86,12 @@ class Policy:
         """The patient a RelatedPerson caller belongs to ("Patient/id"), if any."""
         rp = self.related_person
         ref = ((rp or {}).get("patient") or {}).get("reference")
-        return ref if isinstance(ref, str) and ref.startswith("Patient/") else None
+        if not isinstance(ref, str) or not ref.startswith("Patient/"):
+            return None
+        launch = self.access.launch_patient
+        if launch and "patient" in contexts(self.access.scopes) and ref != f"Patient/{launch}":
+            return None  # the app was launched for another client than the one this carer belongs to
+        return ref
 
     @cached_property
     def is_representative(self) -> bool:
@@ -101,7 +107,11 @@ class Policy:
         if role == "patient":
             return (self.access.fhir_user.split("/", 1)[1],)
         if role == "practitioner":
-            return self._practitioner_patients()
+            mine = self._practitioner_patients()
+            # patient/ scopes confine an app to the client it was launched for (SMART launch context).
+            if "patient" in contexts(self.access.scopes):
+                return tuple(p for p in mine if p == self.access.launch_patient)
+            return mine
         if role == "related-person" and self.is_representative:
             return (self.carer_patient.split("/", 1)[1],)
         return ()

@@ -335,3 +335,19 @@ def test_the_client_adds_to_her_own_logbook_but_edits_no_care_plan(network, as_)
             "sender": {"reference": "Patient/moeder"}, "payload": [{"contentString": "Ik voel me goed."}]}
     assert mother.post("Communication", note).status_code == 201
     assert mother.delete("CarePlan/medicatie").status_code == 403
+
+
+def test_patient_scopes_confine_a_practitioners_app_to_the_launch_client(network, client, anonymous, mint):
+    other = {"resourceType": "CareTeam", "id": "team-ander", "status": "active", "subject": {"reference": "Patient/ander"},
+             "participant": [{"member": {"reference": "Practitioner/wijkverpleegkundige"}}]}
+    assert client.put("/fhir/CareTeam/team-ander", json=other, headers=H).status_code == 201
+
+    def plans(token):
+        bundle = anonymous.get("/fhir/CarePlan", headers={"Authorization": f"Bearer {token}"}).get_json()
+        return sorted(e["resource"]["id"] for e in bundle.get("entry", []))
+
+    nurse = "Practitioner/wijkverpleegkundige"
+    assert plans(mint("user/*.rs", fhir_user=nurse)) == ["ander-plan", "medicatie", "zaterdag-boodschappen"]
+    launched = mint("patient/*.rs", fhir_user=nurse, patient="ander")
+    assert plans(launched) == ["ander-plan"]
+    assert plans(mint("patient/*.rs", fhir_user=nurse)) == []  # no launch context: no client
