@@ -11,6 +11,7 @@ from flask import Flask, Response, g, request
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
+from . import cors
 from .access import AUDITED_ROLES, Access
 from .auth import TokenVerifier, access_from_header
 from .config import Settings
@@ -60,6 +61,8 @@ def create_app(config: Settings | dict | None = None) -> Flask:
             "duration_ms": round((time.perf_counter() - g.started) * 1000, 2),
         }).decode())
         return response
+
+    cors.install(app, cors.origins(settings.cors_origins))
 
     @app.get("/healthz")
     def healthz():

@@ -23,6 +23,7 @@ class Settings:
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     log_level: str = "INFO"
+    cors_origins: str = ""  # comma-separated browser origins allowed to call the API, or "*"
     var_dir: str = "var"
 
     @classmethod

@@ -15,11 +15,11 @@ _TYPE_INTERACTIONS = ["read", "vread", "update", "patch", "delete", "history-ins
 
 
 def metadata(ctx: Context, req: FhirRequest) -> FhirResponse:
-    return FhirResponse(200, _statement(ctx.base_url))
+    return FhirResponse(200, _statement(ctx.base_url, bool(ctx.settings.cors_origins)))
 
 
 @lru_cache(maxsize=8)
-def _statement(base_url: str) -> bytes:
+def _statement(base_url: str, cors: bool = False) -> bytes:
     from ..search import capability as search_capability
 
     search = search_capability()
@@ -54,7 +54,7 @@ def _statement(base_url: str) -> bytes:
         "rest": [{
             "mode": "server",
             "security": {
-                "cors": False,
+                "cors": cors,
                 "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
                                          "code": "SMART-on-FHIR"}]}],
                 "description": "Bearer JWTs with SMART v2 scopes (v1 accepted); see "

@@ -163,3 +163,27 @@ def test_cli_token_mints_a_token_the_server_accepts(settings, anonymous, monkeyp
     assert main(["token", "--system", "--scope", "system/*.rs"]) == 0
     token = capsys.readouterr().out.strip()
     assert anonymous.get("/fhir/Patient/nope", headers=_bearer(token)).status_code == 404
+
+
+def test_cors_answers_only_configured_origins(settings, mint):
+    app = create_app(settings.with_(cors_origins="https://portaal.example.nl"))
+    client = app.test_client()
+    pre = client.options("/fhir/Patient", headers={"Origin": "https://portaal.example.nl",
+                                                   "Access-Control-Request-Method": "POST",
+                                                   "Access-Control-Request-Headers": "authorization, content-type"})
+    assert pre.status_code == 204
+    assert pre.headers["Access-Control-Allow-Origin"] == "https://portaal.example.nl"
+    assert "Authorization" in pre.headers["Access-Control-Allow-Headers"]
+    resp = client.get("/fhir/Patient", headers={"Origin": "https://portaal.example.nl",
+                                                "Authorization": f"Bearer {mint('system/*.rs')}"})
+    assert resp.headers["Access-Control-Allow-Origin"] == "https://portaal.example.nl"
+    assert "Location" in resp.headers["Access-Control-Expose-Headers"]
+    other = client.get("/fhir/metadata", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    assert client.get("/fhir/metadata").get_json()["rest"][0]["security"]["cors"] is True
+    app.extensions["samenzorg.engine"].dispose()
+
+
+def test_no_cors_headers_unless_configured(anonymous):
+    resp = anonymous.get("/fhir/metadata", headers={"Origin": "https://portaal.example.nl"})
+    assert "Access-Control-Allow-Origin" not in resp.headers
