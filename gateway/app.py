@@ -26,6 +26,7 @@ from .validation import parse_json
 FHIR_JSON = "application/fhir+json"
 _JSON_TYPES = {"application/fhir+json", "application/json", "application/json+fhir", "text/json"}
 _FORMATS = {"json", "application/fhir+json", "application/json", "application/json+fhir"}
+MAX_BODY_BYTES = 32 * 1024 * 1024
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 log = logging.getLogger("samenzorg.request")
 
@@ -41,6 +42,8 @@ def create_app(config: Settings | dict | None = None) -> Flask:
 
     app = Flask(__name__)
     app.config["SAMENZORG"] = settings
+    # Bigger bodies are refused (413) before they are read; a whole network import is far smaller.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     engine = make_engine(settings.database_url)
     app.extensions["samenzorg.engine"] = engine
     verifier = TokenVerifier(settings)
@@ -86,7 +89,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        code = {404: "not-found", 405: "not-supported"}.get(exc.code, "invalid")
+        code = {404: "not-found", 405: "not-supported", 413: "too-costly"}.get(exc.code, "invalid")
         return _to_flask(FhirResponse(exc.code, orjson.dumps(outcome([Issue("error", code, exc.description)]))))
 
     @app.errorhandler(Exception)

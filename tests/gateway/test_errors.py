@@ -111,3 +111,12 @@ def test_each_request_logs_one_line_without_body_or_token(client, caplog, patien
     assert len(lines) == 1
     assert '"request_id":"req-42"' in lines[0] and '"status":201' in lines[0] and '"duration_ms"' in lines[0]
     assert "Geheimnaam" not in lines[0] and token not in lines[0]
+
+
+def test_an_oversized_body_is_413_and_stores_nothing(client, app):
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    resp = client.post("/fhir/Patient", data=b'{"resourceType": "Patient", "x": "' + b"a" * 4096 + b'"}',
+                       headers={"Content-Type": "application/fhir+json"})
+    _outcome(resp, 413)
+    assert resp.get_json()["issue"][0]["code"] == "too-costly"
+    assert _versions(app) == 0
