@@ -26,7 +26,7 @@ def _member_label(member: dict) -> str:
     name = " ".join([*member["name"].get("given", []), member["name"].get("family", "")]).strip()
     roles = [_INFORMAL[r] for r in member.get("roles", []) if r in _INFORMAL]
     if member["kind"] == "professional":
-        roles = roles or ["professional"]
+        roles = [member.get("discipline") or "professional"]
     return f"{name} ({', '.join(roles) or member.get('relationship') or 'member'})"
 
 
