@@ -172,3 +172,18 @@ def test_members_who_left_see_nothing_and_newcomers_see_their_share(client, anon
     assert visible(new_neighbour, "CarePlan")  # the agreements he performs
     assert visible(new_neighbour, "Communication") == []
     assert visible(new_nurse, "Patient") and visible(new_nurse, "CarePlan")
+
+
+def test_demo_tokens_let_each_demo_person_in_as_themselves(client, anonymous, settings):
+    from gateway.demo import demo_tokens
+
+    for path in sorted(NETWORKS.glob("*.json"))[:2]:
+        assert _import(client, _doc(path)).status_code == 200
+    tokens = {label: (user, token) for label, user, token in demo_tokens(settings, NETWORKS)}
+    daughter = next(v for k, v in tokens.items() if "Marieke Hendriks" in k)
+    neighbour = next(v for k, v in tokens.items() if "Kees Bosman" in k)
+    nurse = next(v for k, v in tokens.items() if "wijkverpleegkundige" in k and k.startswith("a-"))
+    assert len(_ids(anonymous, daughter[1], "CarePlan")) == 5
+    assert len(_ids(anonymous, neighbour[1], "CarePlan")) == 2
+    assert len(_ids(anonymous, nurse[1], "CarePlan")) == 5
+    assert tokens["system client (ECD)"][0] == "-"
