@@ -233,9 +233,17 @@ class Repository:
             patients = [self.policy.carer_patient]
         else:  # a practitioner may see several clients' records in one request
             patients = sorted({p for _, body in found if body and (p := patient_of(body))})
-        consents = [f"Consent/{c['id']}" for c in self.policy.consents if c.get("status") == "active"]
+        consents = self._deciding_consents(found)
         self.audits.append(audit.Disclosure(interaction, outcome, patients, [ref for ref, _ in found],
                                             consents, query, detail))
+
+    def _deciding_consents(self, found: list[tuple[str, dict | None]]) -> list[str]:
+        """The Consent that decided one resource's disclosure; for several, every active one in play."""
+        if len(found) == 1 and found[0][1] is not None and self.policy.carer_patient:
+            decided = self.policy.decide(found[0][1]).consent
+            if decided:
+                return [decided]
+        return [f"Consent/{c['id']}" for c in self.policy.consents if c.get("status") == "active"]
 
     def refused(self, interaction: str, detail: str) -> None:
         """Record a refused request (403) by an audited caller."""
