@@ -167,10 +167,11 @@ class Repository:
         return self.policy.restrict(res_type)
 
     # -- writes --------------------------------------------------------------
-    def create(self, resource: dict) -> Stored:
+    def create(self, resource: dict, res_id: str | None = None) -> Stored:
+        """Create with a new server id (or one a transaction assigned beforehand)."""
         res_type = resource["resourceType"]
         self.access.require(CREATE, res_type)
-        resource = {**resource, "id": str(uuid.uuid4())}
+        resource = {**resource, "id": res_id or str(uuid.uuid4())}
         self.policy.check_write(res_type, resource, None)
         stored = self._write(res_type, resource["id"], resource, "POST", None)
         self._disclosed("create", [stored])

@@ -8,6 +8,7 @@ names that entry. A batch runs each entry in its own savepoint.
 """
 from __future__ import annotations
 
+import base64
 import uuid
 from http import HTTPStatus
 
@@ -65,8 +66,6 @@ def _entry_request(req: FhirRequest, entry: dict, index: int) -> FhirRequest:
 
 
 def _binary_data(binary: dict) -> bytes:
-    import base64
-
     try:
         return base64.b64decode(binary.get("data", ""), validate=True)
     except ValueError:
@@ -79,7 +78,7 @@ def _dispatch(ctx: Context, sub: FhirRequest) -> FhirResponse:
     handler, params = resolve(sub.method, sub.path)
     if handler is process:
         raise BadRequest("A bundle cannot contain another batch or transaction.")
-    sub.params = params
+    sub.params = {**params, **sub.params}
     return handler(ctx, sub)
 
 
@@ -134,13 +133,17 @@ def _with_index(index: int, step):
     try:
         return step()
     except FhirError as error:
-        prefix = f"Bundle.entry[{index}]"
-        error.issues = [Issue(i.severity, i.code, f"{prefix}: {i.diagnostics}",
-                              tuple(f"{prefix}.resource.{e}" if not e.startswith("Bundle") else e
-                                    for e in i.expression))
-                        for i in error.issues]
-        error.diagnostics = error.issues[0].diagnostics
-        raise
+        raise _entry_error(index, error) from None
+
+
+def _entry_error(index: int, error: FhirError) -> FhirError:
+    prefix = f"Bundle.entry[{index}]"
+    error.issues = [Issue(i.severity, i.code, f"{prefix}: {i.diagnostics}",
+                          tuple(f"{prefix}.resource.{e}" if not e.startswith("Bundle") else e
+                                for e in i.expression))
+                    for i in error.issues]
+    error.diagnostics = error.issues[0].diagnostics
+    return error
 
 
 def _assign_ids(ctx: Context, entries: list[dict], subs: list[FhirRequest]) -> dict[str, str]:
@@ -160,15 +163,12 @@ def _assign_ids(ctx: Context, entries: list[dict], subs: list[FhirRequest]) -> d
                 _, query = split_url("?" + sub.header("if-none-exist").lstrip("?"))
                 found = _with_index(i, lambda: ctx.repo.match(rtype, query))
                 if len(found) > 1:
-                    _with_index(i, lambda: _raise(PreconditionFailed(f"ifNoneExist matched {len(found)} resources.")))
+                    raise _entry_error(i, PreconditionFailed(f"ifNoneExist matched {len(found)} resources."))
                 target = found[0] if found else None
             if target is None:
                 target = str(uuid.uuid4())
-                # Create with the id decided here, as a create-by-PUT (answered 201 all the same).
-                sub.method, sub.path = "PUT", f"{rtype}/{target}"
+                sub.params = {"assigned_id": target}  # the create uses the id references now point at
                 sub.headers.pop("if-none-exist", None)
-                if isinstance(sub.body, dict):
-                    sub.body = {**sub.body, "id": target}
             else:
                 sub.method, sub.path, sub.body = "GET", f"{rtype}/{target}", None
             if full_url:
@@ -176,8 +176,8 @@ def _assign_ids(ctx: Context, entries: list[dict], subs: list[FhirRequest]) -> d
         elif sub.method == "PUT" and "/" not in sub.path and rtype in SERVED:
             found = _with_index(i, lambda: ctx.repo.match(rtype, sub.query))
             if len(found) > 1:
-                _with_index(i, lambda: _raise(PreconditionFailed(
-                    f"The conditional update matched {len(found)} {rtype} resources.")))
+                raise _entry_error(i, PreconditionFailed(
+                    f"The conditional update matched {len(found)} {rtype} resources."))
             body_id = sub.body.get("id") if isinstance(sub.body, dict) else None
             target = found[0] if found else (body_id or str(uuid.uuid4()))
             sub.path, sub.query = f"{rtype}/{target}", []
@@ -188,10 +188,6 @@ def _assign_ids(ctx: Context, entries: list[dict], subs: list[FhirRequest]) -> d
         elif full_url and sub.method == "PUT" and sub.path.count("/") == 1:
             ids[full_url] = sub.path
     return ids
-
-
-def _raise(error: FhirError):
-    raise error
 
 
 def _resolve_references(ctx: Context, node, ids: dict[str, str]):

@@ -62,7 +62,7 @@ def create(ctx: Context, req: FhirRequest) -> FhirResponse:
                 f"If-None-Exist matched {len(found)} {rtype} resources; it must match at most one.")
         if found:
             return write_response(ctx, req, ctx.repo.read(rtype, found[0]), "unchanged")
-    return write_response(ctx, req, ctx.repo.create(resource), "created")
+    return write_response(ctx, req, ctx.repo.create(resource, res_id=req.params.get("assigned_id")), "created")
 
 
 def update(ctx: Context, req: FhirRequest) -> FhirResponse:

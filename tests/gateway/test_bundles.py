@@ -37,6 +37,8 @@ def test_transaction_creates_all_and_resolves_urn_uuid_references(api, app, pati
     pid = pat_location.split("/Patient/")[1].split("/")[0]
     assert related["patient"]["reference"] == f"Patient/{pid}"
     assert _count(app) == 2
+    history = api.get(f"Patient/{pid}/_history").get_json()
+    assert [e["request"]["method"] for e in history["entry"]] == ["POST"]  # a create, recorded as one
 
 
 def test_transaction_with_one_bad_entry_stores_nothing_and_names_the_entry(api, app, patient):
