@@ -4,7 +4,7 @@ Nothing else in the gateway builds an error response.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -81,23 +81,9 @@ class Invalid(FhirError):
     status, code = 422, "invalid"
 
 
-class NotSupported(FhirError):
-    status, code = 501, "not-supported"
-
-
 def outcome(issues: list[Issue]) -> dict:
     return {"resourceType": "OperationOutcome", "issue": [i.to_json() for i in issues]}
 
 
 def information(diagnostics: str) -> dict:
     return outcome([Issue("information", "informational", diagnostics)])
-
-
-@dataclass
-class Outcomes:
-    """Warnings collected while serving a request (e.g. ignored search parameters)."""
-
-    issues: list[Issue] = field(default_factory=list)
-
-    def warn(self, diagnostics: str, code: str = "not-supported", expression=()) -> None:
-        self.issues.append(Issue("warning", code, diagnostics, tuple(expression)))

@@ -6,7 +6,7 @@ Bundles; both are turned into a FhirRequest first.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
 from .errors import BadRequest
 
@@ -24,10 +24,6 @@ class FhirRequest:
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
-
-    @property
-    def query_string(self) -> str:
-        return urlencode(self.query)
 
     @property
     def prefer_return(self) -> str:
