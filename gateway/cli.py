@@ -95,16 +95,15 @@ def _import_network(settings: Settings, args) -> int:
 
 
 def _reindex(settings: Settings, args) -> int:
-    from .access import Access
-    from .repository import Repository
+    from .loading import in_transaction
     from .storage.db import make_engine
 
     engine = make_engine(settings.database_url)
     total, after = 0, 0
     try:
         while True:  # a transaction per batch, so a long reindex never holds the write lock for long
-            with engine.connect().execution_options(write=True) as conn, conn.begin():
-                done, after = Repository(conn, Access.open()).reindex(args.res_type, after_rid=after)
+            done, after = in_transaction(settings, engine,
+                                         lambda ctx: ctx.repo.reindex(args.res_type, after_rid=after))
             if not done:
                 break
             total += done

@@ -57,7 +57,7 @@ def _as_transaction(resources_: list) -> dict:
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
 
 
-def _in_transaction(settings: Settings, engine, work):
+def in_transaction(settings: Settings, engine, work):
     with engine.connect().execution_options(write=True) as conn, conn.begin():
         return work(Context(Repository(conn, Access.open()), settings, settings.base_url.rstrip("/")))
 
@@ -66,7 +66,7 @@ def apply_bundle(settings: Settings, engine, bundle: dict) -> dict:
     def work(ctx):
         req = FhirRequest("POST", "", [], {"prefer": "return=minimal"}, bundle, b"", ctx.base_url)
         return orjson.loads(process(ctx, req).body)
-    return _in_transaction(settings, engine, work)
+    return in_transaction(settings, engine, work)
 
 
 def _summary(response: dict) -> str:
@@ -98,7 +98,7 @@ def import_network_files(settings: Settings, paths: list[Path]):
                 document = orjson.loads(path.read_bytes())
             except orjson.JSONDecodeError as exc:
                 raise BadRequest(f"{path}: not JSON ({exc})") from None
-            yield path, _in_transaction(settings, engine, lambda ctx: import_network(ctx, document))
+            yield path, in_transaction(settings, engine, lambda ctx: import_network(ctx, document))
     finally:
         engine.dispose()
 

@@ -51,6 +51,7 @@ class Policy:
         self.conn = conn
         self.access = access
         self.now = now or datetime.now(timezone.utc)
+        self._restrictions: dict[str, object] = {}
 
     # -- who the caller acts for ---------------------------------------------
     @property
@@ -171,6 +172,11 @@ class Policy:
     # -- reads --------------------------------------------------------------------
     def restrict(self, res_type: str):
         """A clause over `resources` limiting what the caller sees of `res_type`; None: no limit."""
+        if res_type not in self._restrictions:
+            self._restrictions[res_type] = self._restrict(res_type)
+        return self._restrictions[res_type]
+
+    def _restrict(self, res_type: str):
         if self.unrestricted:
             return None
         role = self.access.role

@@ -225,14 +225,18 @@ class Repository:
         if self.policy.audited:
             self._audit(interaction, [(s.reference, orjson.loads(s.body) if s.body else None) for s in stored])
 
+    def disclosed_for(self, interaction: str, refs: list[str], patient: str) -> None:
+        """Record what an operation showed of one client's record (e.g. $access-preview)."""
+        self._audit(interaction, [(ref, None) for ref in refs], patients=[patient])
+
     def _audit(self, interaction: str, found: list[tuple[str, dict | None]], *, outcome: str = audit.SUCCESS,
-               query: str | None = None, detail: str | None = None) -> None:
+               query: str | None = None, detail: str | None = None, patients: list[str] | None = None) -> None:
         """Queue an AuditEvent naming what was shown (or refused) and whose record it is."""
         if not self.policy.audited:
             return
-        if self.policy.carer_patient:
+        if patients is None and self.policy.carer_patient:
             patients = [self.policy.carer_patient]
-        else:  # a practitioner may see several clients' records in one request
+        elif patients is None:  # a practitioner may see several clients' records in one request
             patients = sorted({p for _, body in found if body and (p := patient_of(body))})
         consents = self._deciding_consents(found)
         self.audits.append(audit.Disclosure(interaction, outcome, patients, [ref for ref, _ in found],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 
 import pytest
 from sqlalchemy import text
@@ -14,6 +15,13 @@ from gateway.storage.db import make_engine, upgrade
 from gateway.storage.tables import metadata
 
 PG_URL = os.environ.get("SAMENZORG_TEST_DATABASE_URL")
+
+# pytest runs with --import-mode=importlib, which puts no test folder on sys.path;
+# the shared builders (fhir_builders, consent_builders) are imported from these.
+for _folder in ("gateway", "consent"):
+    _path = os.path.join(os.path.dirname(os.path.abspath(__file__)), _folder)
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 
 @pytest.fixture(scope="session")

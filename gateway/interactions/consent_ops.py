@@ -104,6 +104,7 @@ def access_preview(ctx: Context, req: FhirRequest) -> FhirResponse:
     if target.carer_patient != f"Patient/{req.params['id']}":
         raise BadRequest(f"{_one(params, 'actor')} is not in the network of Patient/{req.params['id']}.",
                          expression="actor")
+    shown: list[str] = []
     parts = [{"name": "actor", "valueReference": {"reference": target.access.fhir_user}},
              {"name": "legalRepresentative", "valueBoolean": target.is_representative}]
     for rtype in SERVED_TYPES:
@@ -114,9 +115,11 @@ def access_preview(ctx: Context, req: FhirRequest) -> FhirResponse:
         count = ctx.repo.conn.execute(select(func.count()).select_from(resources).where(*where)).scalar_one()
         if not count:
             continue
-        ids = ctx.repo.conn.execute(select(resources.c.res_id).where(*where)
-                                    .order_by(resources.c.rid).limit(PREVIEW_IDS)).scalars()
+        ids = list(ctx.repo.conn.execute(select(resources.c.res_id).where(*where)
+                                         .order_by(resources.c.rid).limit(PREVIEW_IDS)).scalars())
+        shown += [f"{rtype}/{i}" for i in ids]
         parts.append({"name": "type", "part": [
             {"name": "type", "valueCode": rtype}, {"name": "count", "valueInteger": count},
             *({"name": "resource", "valueReference": {"reference": f"{rtype}/{i}"}} for i in ids)]})
+    ctx.repo.disclosed_for("operation", shown, target.carer_patient)
     return FhirResponse(200, orjson.dumps({"resourceType": "Parameters", "parameter": parts}))

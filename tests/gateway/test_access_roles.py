@@ -352,3 +352,12 @@ def test_patient_scopes_confine_a_practitioners_app_to_the_launch_client(network
     launched = mint("patient/*.rs", fhir_user=nurse, patient="ander")
     assert plans(launched) == ["ander-plan"]
     assert plans(mint("patient/*.rs", fhir_user=nurse)) == []  # no launch context: no client
+
+
+def test_a_practitioners_access_preview_is_on_the_clients_audit_log(network, as_):
+    nurse = as_("Practitioner/wijkverpleegkundige")
+    assert nurse.get("Patient/moeder/$access-preview?actor=RelatedPerson/buurman").status_code == 200
+    log = as_("Patient/moeder").get("AuditEvent?patient=Patient/moeder&agent=Practitioner/wijkverpleegkundige")
+    entities = [e["what"]["reference"] for ev in log.get_json()["entry"] for e in ev["resource"]["entity"]
+                if "what" in e]
+    assert "CarePlan/zaterdag-boodschappen" in entities
