@@ -19,7 +19,7 @@ from .errors import FhirError, Issue, NotAcceptable, UnsupportedMediaType, outco
 from .fhirhttp import FhirRequest, FhirResponse
 from .interactions import Context
 from .repository import Repository
-from .routes import PUBLIC_PATHS, resolve
+from .routes import PUBLIC_PATHS, dispatch, resolve
 from .storage.db import make_engine
 from .validation import parse_json
 
@@ -103,32 +103,29 @@ def create_app(config: Settings | dict | None = None) -> Flask:
 
 def _serve(settings: Settings, verifier: TokenVerifier, engine, path: str) -> FhirResponse:
     _negotiate()
-    handler, params = resolve(request.method, path)
+    route = resolve(request.method, path)
+    base_url = _base_url(settings)
     if path in PUBLIC_PATHS:
         access = Access.anonymous()
     else:
-        access = access_from_header(request.headers.get("Authorization"), verifier)
-    freq = _fhir_request(settings, path, params)
+        access = access_from_header(request.headers.get("Authorization"), verifier, base_url)
+    freq = _fhir_request(path, route[1], base_url)
     # Audited callers write an AuditEvent even when they only read.
     write = request.method in ("POST", "PUT", "PATCH", "DELETE") or access.role in AUDITED_ROLES
     with engine.connect().execution_options(write=write) as conn:
         repo = Repository(conn, access)
         try:
             with conn.begin():
-                response = handler(Context(repo, settings, freq.base_url), freq)
+                response = dispatch(Context(repo, settings, freq.base_url, dispatch), freq, route)
                 repo.flush_audits()
                 return response
-        except FhirError as error:
-            # The request's own work is rolled back; its refusal is still on record.
-            with conn.begin():
-                if error.status == 403:
-                    repo.refused(_INTERACTIONS.get(request.method, "operation"), error.diagnostics)
-                repo.flush_audits()
+        except FhirError:
+            # The request's own work is rolled back; what the repository recorded of it (a
+            # refusal, a failed read) is still written.
+            if repo.audits:
+                with conn.begin():
+                    repo.flush_audits()
             raise
-
-
-_INTERACTIONS = {"GET": "read", "HEAD": "read", "POST": "create", "PUT": "update", "PATCH": "patch",
-                 "DELETE": "delete"}
 
 
 def _negotiate() -> None:
@@ -140,7 +137,11 @@ def _negotiate() -> None:
         raise NotAcceptable("This server answers in application/fhir+json only.")
 
 
-def _fhir_request(settings: Settings, path: str, params: dict) -> FhirRequest:
+def _base_url(settings: Settings) -> str:
+    return settings.base_url.rstrip("/") if settings.base_url else request.url_root.rstrip("/") + "/fhir"
+
+
+def _fhir_request(path: str, params: dict, base_url: str) -> FhirRequest:
     raw = request.get_data(cache=False)
     body = None
     query = [(k, v) for k, v in request.args.items(multi=True) if k != "_format"]
@@ -159,7 +160,6 @@ def _fhir_request(settings: Settings, path: str, params: dict) -> FhirRequest:
                                        "send application/fhir+json.")
         body = parse_json(raw)
     headers = {k.lower(): v for k, v in request.headers.items()}
-    base_url = settings.base_url.rstrip("/") if settings.base_url else request.url_root.rstrip("/") + "/fhir"
     return FhirRequest(request.method, path, query, headers, body, raw, base_url, params)
 
 

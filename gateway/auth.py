@@ -6,6 +6,7 @@ SAMENZORG_JWKS_URL (fetched and cached by PyJWT's JWK client). `iss`, `aud`,
 """
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from functools import cached_property
@@ -71,27 +72,42 @@ class TokenVerifier:
             raise Unauthorized(f"The token is not valid: {exc}") from None
 
 
-def access_from_header(header: str | None, verifier: TokenVerifier) -> Access:
+def access_from_header(header: str | None, verifier: TokenVerifier, base_url: str | None = None) -> Access:
     if not header:
         raise Unauthorized("A bearer token is required.")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Use 'Authorization: Bearer <token>'.")
-    return access_from_claims(verifier.verify(token.strip()))
+    return access_from_claims(verifier.verify(token.strip()), base_url)
 
 
-def access_from_claims(claims: dict) -> Access:
+_LOCAL_USER = re.compile(r"(Patient|Practitioner|RelatedPerson)/([A-Za-z0-9\-.]{1,64})")
+
+
+def _local_user(fhir_user: object, base_url: str | None) -> tuple[str, str]:
+    """fhirUser as (type, id) on this server. It may be relative ("RelatedPerson/12") or absolute
+    on this server's base; a person on another server is not one of ours (401), never read as
+    the local id."""
+    value = str(fhir_user)
+    if "://" in value:
+        base = (base_url or "").rstrip("/") + "/"
+        if not base_url or not value.startswith(base):
+            raise Unauthorized("The token's fhirUser names a person on another server than this one.")
+        value = value[len(base):]
+    m = _LOCAL_USER.fullmatch(value)
+    if m is None:
+        raise Forbidden("The token's fhirUser is not a Patient, Practitioner or RelatedPerson of this server.")
+    return m.group(1), m.group(2)
+
+
+def access_from_claims(claims: dict, base_url: str | None = None) -> Access:
     scopes = parse_scopes(claims.get("scope") if isinstance(claims.get("scope"), str)
                           else " ".join(claims.get("scope") or ()))
     fhir_user = claims.get("fhirUser")
     client_id = claims.get("azp") or claims.get("client_id")
     if fhir_user:
-        # fhirUser may be relative ("RelatedPerson/12") or absolute (".../fhir/RelatedPerson/12").
-        parts = str(fhir_user).rstrip("/").split("/")
-        rtype, rid = (parts[-2], parts[-1]) if len(parts) >= 2 else ("", "")
-        role = _ROLES.get(rtype)
-        if role is None or not rid:
-            raise Forbidden(f"fhirUser '{fhir_user}' is not a Patient, Practitioner or RelatedPerson.")
+        rtype, rid = _local_user(fhir_user, base_url)
+        role = _ROLES[rtype]
         if "system" in contexts(scopes):
             raise Forbidden("system/ scopes belong to system clients, not to a person's token.")
         patient = claims.get("patient")

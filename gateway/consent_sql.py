@@ -52,6 +52,28 @@ def fact_rows(resource: dict) -> dict[str, list[dict]]:
     return rows
 
 
+def mentions_referrers(expr: consent.Expr) -> bool:
+    """Whether the filter asks who points at a resource (a `ReferencedBy` atom)."""
+    match expr:
+        case And(items) | Or(items):
+            return any(mentions_referrers(i) for i in items)
+        case Not(item):
+            return mentions_referrers(item)
+        case ReferencedBy():
+            return True
+    return False
+
+
+def referrers(conn, res_type: str, res_id: str) -> frozenset[str]:
+    """"Type/id" of the current resources whose references point at this one: what the SQL form of
+    `ReferencedBy` reads, so a per-version verdict agrees with it."""
+    r = idx_reference
+    rows = conn.execute(select(resources.c.res_type, resources.c.res_id)
+                        .join(r, r.c.rid == resources.c.rid)
+                        .where(r.c.param == REF, r.c.target_type == res_type, r.c.target_id == res_id))
+    return frozenset(f"{t}/{i}" for t, i in rows)
+
+
 def _rids_with_ref(param: str, ref: str):
     t = _target(ref)
     q = select(idx_reference.c.rid).where(idx_reference.c.param == param)

@@ -59,7 +59,9 @@ def _as_transaction(resources_: list) -> dict:
 
 def in_transaction(settings: Settings, engine, work):
     with engine.connect().execution_options(write=True) as conn, conn.begin():
-        return work(Context(Repository(conn, Access.open()), settings, settings.base_url.rstrip("/")))
+        from .routes import dispatch
+
+        return work(Context(Repository(conn, Access.open()), settings, settings.base_url.rstrip("/"), dispatch))
 
 
 def apply_bundle(settings: Settings, engine, bundle: dict) -> dict:

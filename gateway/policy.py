@@ -16,6 +16,7 @@ caller.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from functools import cached_property
 
@@ -26,7 +27,7 @@ import consent
 from consent.dates import parse_period, within
 
 from .access import AUDITED_ROLES, Access
-from .consent_sql import REF, to_sql
+from .consent_sql import REF, mentions_referrers, to_sql
 from .errors import Forbidden, MethodNotAllowed
 from .scopes import contexts
 from .storage.tables import idx_reference, resources
@@ -42,6 +43,7 @@ COMPARTMENT: dict[str, tuple[str, ...]] = {
     "AuditEvent": ("patient",),
     "Provenance": ("patient",),
 }
+COMPARTMENT_TYPES = frozenset(COMPARTMENT) | {"Patient"}
 DIRECTORY = frozenset({"Practitioner", "PractitionerRole", "Organization"})
 _CLOSED_TEAM = ("inactive", "entered-in-error")
 
@@ -199,6 +201,41 @@ class Policy:
             allowed = or_(allowed, resources.c.res_id == own)
         return allowed
 
+    def sees_version(self, res_type: str, res_id: str, body: dict, referenced_by=None) -> bool:
+        """Whether the caller may see this version of a resource, judged on its own compartment
+        and labels (vread, history). The same rule as `restrict`, per resource: a property test
+        checks both agree on current versions. Directory entries are judged by `restrict`
+        (they belong to a record through what points at them, not through their own content)."""
+        if self.unrestricted:
+            return True
+        if res_type in DIRECTORY:
+            raise ValueError("directory entries are judged by restrict()")
+        if res_type == "RelatedPerson" and self.access.fhir_user == f"RelatedPerson/{res_id}" \
+                and self.carer_patient:
+            return True
+        in_record = compartment_of(body)
+        if self.patients:
+            return bool(in_record & set(self.patients))
+        if self.access.role != "related-person" or not self.carer_patient:
+            return False
+        if self.carer_patient.split("/", 1)[1] not in in_record:
+            return False
+        facts = consent.facts_of(body, referenced_by=referenced_by)
+        return consent.evaluate(self.consent_filter, facts)
+
+    @cached_property
+    def needs_referrers(self) -> bool:
+        """Whether the consent filter asks who points at a resource (data provisions with dependents)."""
+        return mentions_referrers(self.consent_filter)
+
+    @property
+    def own_client(self) -> str | None:
+        """The client a refusal is recorded against: the carer's or patient's own; none for a
+        practitioner (whose refusals must not name any client)."""
+        if self.access.role == "patient":
+            return self.access.fhir_user
+        return self.carer_patient
+
     # -- writes ---------------------------------------------------------------------
     def check_write(self, res_type: str, resource: dict | None, current: dict | None) -> None:
         """Refuse (Forbidden) a create/update (resource given) or delete (None) the caller may not make."""
@@ -209,12 +246,14 @@ class Policy:
         if res_type == "AuditEvent":
             raise Forbidden("Only system clients record AuditEvents.")
         subjects = {patient_of(r) for r in (resource, current) if r is not None}
+        role = self.access.role
         if res_type == "Consent":
             if not self.may_manage_consent_for(subjects):
                 raise Forbidden("Only the client, their legal representative, a practitioner of their care "
                                 "team or a system client may record or change their Consent.")
+            if resource is not None and role != "practitioner":
+                self._check_references(resource)
             return
-        role = self.access.role
         if role == "practitioner":
             if not subjects or None in subjects or not subjects <= {f"Patient/{p}" for p in self.patients}:
                 raise Forbidden("Practitioners write only for patients of a care team they take part in.")
@@ -230,11 +269,34 @@ class Policy:
         if patient_ref is None:
             raise Forbidden("A logbook message must be about one client (subject).")
         if role == "patient" or self.is_representative:
-            if self.patients and patient_ref == f"Patient/{self.patients[0]}":
-                return
-            raise Forbidden("This message is about a client you do not act for.")
-        if patient_ref != self.carer_patient or not self.decide(resource, consent.CONTRIBUTE).permitted:
+            if not self.patients or patient_ref != f"Patient/{self.patients[0]}":
+                raise Forbidden("This message is about a client you do not act for.")
+        elif patient_ref != self.carer_patient or not self.decide(resource, consent.CONTRIBUTE).permitted:
             raise Forbidden("The client's Consent does not allow you to add to this logbook.")
+        self._check_references(resource)
+
+    def _check_references(self, resource: dict) -> None:
+        """A client's or carer's write may point only into that client's record, at what this
+        caller may see: so it can neither attach itself to another record nor pull a resource
+        into this one (which would show it to others)."""
+        own = {self.access.fhir_user, self.own_client}
+        for ref in references_in(resource):
+            if ref.startswith("#") or ref in own:
+                continue
+            m = _LOCAL_REF.fullmatch(ref)
+            if m is None or not self._sees_now(m.group(1), m.group(2)):
+                raise Forbidden("What you write may refer only to what is in this client's record and "
+                                "visible to you; one of its references is not.")
+
+    def _sees_now(self, res_type: str, res_id: str) -> bool:
+        from .resource_types import SERVED
+
+        if res_type not in SERVED:
+            return False
+        clause = self.restrict(res_type)
+        q = select(resources.c.rid).where(resources.c.res_type == res_type, resources.c.res_id == res_id,
+                                          resources.c.deleted.is_(False))
+        return self.conn.execute(q.where(clause) if clause is not None else q).first() is not None
 
     def may_manage_consent_for(self, patient_refs: set[str | None]) -> bool:
         if self.unrestricted:
@@ -254,17 +316,42 @@ class Policy:
         return orjson.loads(row.body) if row else None
 
 
-def patient_of(resource: dict) -> str | None:
-    """The patient a resource belongs to, by its compartment references."""
+_LOCAL_REF = re.compile(r"([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?")
+
+
+def references_in(node) -> list[str]:
+    """Every `reference` string in a resource, contained resources included."""
+    found: list[str] = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            ref = item.get("reference")
+            if isinstance(ref, str):
+                found.append(ref)
+            stack.extend(v for v in item.values() if isinstance(v, (dict, list)))
+        elif isinstance(item, list):
+            stack.extend(v for v in item if isinstance(v, (dict, list)))
+    return found
+
+
+def compartment_of(resource: dict) -> frozenset[str]:
+    """Ids of the patients whose compartment holds this resource (version), by the same index
+    rows the SQL clause reads."""
     from .search import index_rows
 
     rtype = resource.get("resourceType")
     if rtype == "Patient":
-        return f"Patient/{resource.get('id')}"
+        return frozenset({resource.get("id")})
     params = COMPARTMENT.get(rtype, ())
-    found = {f"Patient/{row['target_id']}" for row in index_rows(resource)["reference"]
-             if row["param"] in params and row.get("target_type") == "Patient"}
-    return found.pop() if len(found) == 1 else None
+    return frozenset(row["target_id"] for row in index_rows(resource)["reference"]
+                     if row["param"] in params and row.get("target_type") == "Patient")
+
+
+def patient_of(resource: dict) -> str | None:
+    """The one patient a resource belongs to, by its compartment references."""
+    found = compartment_of(resource)
+    return f"Patient/{next(iter(found))}" if len(found) == 1 else None
 
 
 def _compartment(res_type: str, patient_ids: tuple[str, ...]):
@@ -279,20 +366,34 @@ def _compartment(res_type: str, patient_ids: tuple[str, ...]):
         r.c.target_id.in_(patient_ids)))
 
 
-def _compartment_rids(patient_ids: tuple[str, ...]):
+# What puts a directory entry (practitioner, role, organisation) into a client's record:
+# the clinical record, never an AuditEvent, a Provenance or a reference an informal carer wrote.
+CLINICAL_RECORD = ("CareTeam", "CarePlan", "Goal", "Consent")
+PROFESSIONAL_SENDERS = ("Practitioner", "PractitionerRole", "Organization")
+
+
+def _record_rids(patient_ids: tuple[str, ...]):
+    """The rows of the patients' clinical record: their Patient resource, CareTeams, CarePlans,
+    Goals and Consents, and messages sent by professionals (carers must send as themselves)."""
     r = idx_reference
-    return select(r.c.rid).where(
-        r.c.target_type == "Patient", r.c.target_id.in_(patient_ids),
-        or_(*(and_(r.c.res_type == t, r.c.param.in_(ps)) for t, ps in COMPARTMENT.items())))
+    in_compartment = and_(r.c.target_type == "Patient", r.c.target_id.in_(patient_ids))
+    clinical = select(r.c.rid).where(in_compartment, or_(*(
+        and_(r.c.res_type == t, r.c.param.in_(COMPARTMENT[t])) for t in CLINICAL_RECORD)))
+    messages = select(r.c.rid).where(in_compartment, r.c.res_type == "Communication",
+                                     r.c.param.in_(COMPARTMENT["Communication"]))
+    from_professionals = select(r.c.rid).where(r.c.res_type == "Communication", r.c.param == "sender",
+                                               r.c.target_type.in_(PROFESSIONAL_SENDERS))
+    patient_rows = select(resources.c.rid).where(resources.c.res_type == "Patient",
+                                                 resources.c.res_id.in_(patient_ids))
+    return or_(r.c.rid.in_(clinical), r.c.rid.in_(patient_rows),
+               and_(r.c.rid.in_(messages), r.c.rid.in_(from_professionals)))
 
 
 def _referenced_from(res_type: str, patient_ids: tuple[str, ...]):
-    """Directory entries (practitioners, organisations) the patients' records point at,
-    directly or through a PractitionerRole they point at."""
+    """Directory entries the patients' clinical record points at, directly or through a
+    PractitionerRole it points at."""
     r = idx_reference
-    patient_rids = select(resources.c.rid).where(resources.c.res_type == "Patient",
-                                                 resources.c.res_id.in_(patient_ids))
-    sources = or_(r.c.rid.in_(_compartment_rids(patient_ids)), r.c.rid.in_(patient_rids))
+    sources = _record_rids(patient_ids)
     roles = select(r.c.target_id).where(r.c.param == REF, r.c.target_type == "PractitionerRole", sources)
     role_rids = select(resources.c.rid).where(resources.c.res_type == "PractitionerRole",
                                               resources.c.res_id.in_(roles))

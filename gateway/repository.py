@@ -7,22 +7,23 @@ already approved.
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
-from sqlalchemy import and_, delete, false, insert, or_, select, update
+from sqlalchemy import and_, delete, false, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, fhirtime
 from .access import Access
-from .consent_sql import fact_rows
-from .policy import Policy, patient_of
-from .errors import BadRequest, Conflict, Gone, NotFound, PreconditionFailed
+from .consent_sql import fact_rows, referrers
+from .errors import BadRequest, Conflict, Forbidden, Gone, NotFound, PreconditionFailed
+from .policy import COMPARTMENT_TYPES, DIRECTORY, Policy, compartment_of, patient_of
 from .resource_types import SERVED, SERVED_TYPES
 from .scopes import CREATE, DELETE, READ, SEARCH, UPDATE
-from .storage.tables import INDEX_TABLES, resource_history, resources
+from .storage.tables import INDEX_TABLES, history_compartment, resource_history, resources
 
 SERVER_META = ("versionId", "lastUpdated")
 
@@ -57,102 +58,175 @@ def _content(resource: dict) -> dict:
     return out
 
 
+def _records_refusal(method):
+    """A refusal (403) raised inside the repository is recorded against the caller's own client."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except Forbidden as error:
+            if not getattr(error, "recorded", False):
+                error.recorded = True
+                self._refusal(error.diagnostics)
+            raise
+    return run
+
+
 class Repository:
     def __init__(self, conn, access: Access | None = None):
         self.conn = conn
         self.access = access or Access.open()
         self.policy = Policy(conn, self.access)
         self.audits: list[audit.Disclosure] = []
+        # The FHIR interaction being served (from the route table; per entry in a bundle).
+        self.interaction: str | None = None
+
+    # -- the one access clause ----------------------------------------------------
+    def clause(self, res_type: str):
+        """What the caller may see of `res_type` now, as a clause over `resources` (None: all).
+
+        Every read path uses it: read, history, search, includes, counts, chains, conditional
+        matches and $access-preview. Scopes narrow it; the policy (role, compartment, consent)
+        decides it. Earlier versions are judged by the same rule per version (`_version_visible`).
+        """
+        if not self.access.allows(SEARCH, res_type) and not self.access.allows(READ, res_type):
+            return false()
+        return self.policy.restrict(res_type)
+
+    def _version_visible(self, row) -> bool:
+        """Whether the caller may see this stored version, judged on its own content; a delete
+        is judged by the version it deleted."""
+        if self.policy.unrestricted:
+            return True
+        if row.res_type in DIRECTORY:  # in a record through what points at it now
+            return self._current(row.res_type, row.res_id) is not None
+        body = row.body if row.body is not None else self._version_body(row.res_type, row.res_id, row.version - 1)
+        if body is None:
+            return False
+        referrers_ = referrers(self.conn, row.res_type, row.res_id) if self.policy.needs_referrers else None
+        return self.policy.sees_version(row.res_type, row.res_id, orjson.loads(body), referrers_)
+
+    def _version_body(self, res_type: str, res_id: str, version: int) -> bytes | None:
+        h = resource_history
+        return self.conn.execute(select(h.c.body).where(h.c.res_type == res_type, h.c.res_id == res_id,
+                                                        h.c.version == version)).scalar()
 
     # -- reads ---------------------------------------------------------------
     def _current(self, res_type: str, res_id: str, *, for_update: bool = False, restricted: bool = True):
         q = select(resources).where(resources.c.res_type == res_type, resources.c.res_id == res_id)
-        clause = self.policy.restrict(res_type) if restricted else None
+        clause = self.clause(res_type) if restricted else None
         if clause is not None:
             q = q.where(clause)
         if for_update and self.conn.dialect.name != "sqlite":
             q = q.with_for_update()
         return self.conn.execute(q).first()
 
-    def _visible(self, res_type: str, res_id: str, interaction: str):
-        """The current row if the caller may see it; else NotFound, exactly as for an unknown id."""
-        row = self._current(res_type, res_id)
-        if row is None:
-            hidden = self._current(res_type, res_id, restricted=False) if self.policy.audited else None
-            if hidden is not None:
-                self._audit(interaction, [(f"{res_type}/{res_id}", _body(hidden))], outcome=audit.REFUSED,
-                            detail="refused: not permitted for this caller")
-            raise NotFound(f"{res_type}/{res_id} is not known.")
-        return row
+    def _not_found(self, message: str) -> NotFound:
+        """A hidden id and a missing one do the same work and give the same answer: an audited
+        caller's failed read is recorded (naming neither the id nor whose record it might be)."""
+        self._refusal("not found, or not permitted for this caller")
+        return NotFound(message)
 
+    @_records_refusal
     def read(self, res_type: str, res_id: str) -> Stored:
         self.access.require(READ, res_type)
-        stored = _stored(self._visible(res_type, res_id, "read"))
+        row = self._current(res_type, res_id)
+        if row is None:
+            raise self._not_found(f"{res_type}/{res_id} is not known.")
+        stored = _stored(row)
         if stored.deleted:
             raise Gone(f"{res_type}/{res_id} was deleted.",
                        headers={"ETag": f'W/"{stored.version}"'})
         self._disclosed("read", [stored])
         return stored
 
+    @_records_refusal
     def vread(self, res_type: str, res_id: str, version: int) -> Stored:
         self.access.require(READ, res_type)
-        self._visible(res_type, res_id, "vread")
-        row = self.conn.execute(
-            select(resource_history).where(
-                resource_history.c.res_type == res_type,
-                resource_history.c.res_id == res_id,
-                resource_history.c.version == version,
-            )
-        ).first()
-        if row is None:
-            raise NotFound(f"{res_type}/{res_id} has no version {version}.")
+        h = resource_history
+        row = self.conn.execute(select(h).where(h.c.res_type == res_type, h.c.res_id == res_id,
+                                                h.c.version == version)).first()
+        if row is None or not self._version_visible(row):
+            raise self._not_found(f"{res_type}/{res_id} has no version {version} here.")
         stored = _stored_history(row)
         if stored.deleted:
             raise Gone(f"Version {version} of {res_type}/{res_id} is a deletion.")
         self._disclosed("vread", [stored])
         return stored
 
+    @_records_refusal
     def history(self, res_type: str | None, res_id: str | None, *, since: datetime | None,
                 before_seq: int | None, count: int) -> list[HistoryRow]:
-        """Newest first. `before_seq` is the paging cursor, stable under concurrent writes."""
+        """Newest first, each version judged on its own. `before_seq` is the paging cursor,
+        stable under concurrent writes."""
         h = resource_history
-        q = select(h).order_by(h.c.seq.desc()).limit(count)
-        types = [res_type] if res_type is not None else [t for t in SERVED_TYPES if self.access.allows(READ, t)]
         if res_type is not None:
             self.access.require(READ, res_type)
-        visible = []
-        for t in types:
-            clause = self.policy.restrict(t)
-            if clause is None:
-                visible.append(h.c.res_type == t)
-            else:
-                allowed = select(resources.c.res_id).where(resources.c.res_type == t, clause)
-                visible.append(and_(h.c.res_type == t, h.c.res_id.in_(allowed)))
-        q = q.where(or_(false(), *visible))
+        types = [res_type] if res_type is not None else [t for t in SERVED_TYPES if self.access.allows(READ, t)]
+        q = select(h).where(or_(false(), *(self._history_clause(t) for t in types))).order_by(h.c.seq.desc())
         if res_id is not None:
-            self._visible(res_type, res_id, "history-instance")
             q = q.where(h.c.res_id == res_id)
+        bounded = q
         if since is not None:
-            q = q.where(h.c.last_updated >= since)
+            bounded = bounded.where(h.c.last_updated >= since)
         if before_seq is not None:
-            q = q.where(h.c.seq < before_seq)
-        rows = [HistoryRow(r.seq, _stored_history(r), r.method) for r in self.conn.execute(q)]
+            bounded = bounded.where(h.c.seq < before_seq)
+        rows = self._visible_versions(bounded, count)
+        if res_id is not None and not rows and not self._visible_versions(q, 1):
+            raise self._not_found(f"{res_type}/{res_id} is not known.")
         interaction = "history-instance" if res_id else "history-type" if res_type else "history-system"
         self._disclosed(interaction, [r.stored for r in rows])
         return rows
 
+    def _history_clause(self, res_type: str):
+        """Versions of `res_type` the caller may see, as far as SQL decides: by each version's own
+        compartment (directory entries: by the current record). Carers' consent is judged after."""
+        h = resource_history
+        policy = self.policy
+        if res_type in DIRECTORY or policy.unrestricted or not self.access.allows(READ, res_type):
+            clause = self.clause(res_type)
+            if clause is None:
+                return h.c.res_type == res_type
+            return and_(h.c.res_type == res_type, h.c.res_id.in_(
+                select(resources.c.res_id).where(resources.c.res_type == res_type, clause)))
+        patients = policy.patients or ((policy.carer_patient.split("/", 1)[1],) if policy.carer_patient else ())
+        hc = history_compartment
+        part = and_(h.c.res_type == res_type,
+                    h.c.seq.in_(select(hc.c.seq).where(hc.c.patient_id.in_(patients))))
+        if res_type == "RelatedPerson" and policy.carer_patient:  # one's own record
+            part = or_(part, and_(h.c.res_type == res_type, h.c.res_id == self.access.fhir_user.split("/", 1)[1]))
+        return part
+
+    def _visible_versions(self, q, count: int) -> list[HistoryRow]:
+        """Up to `count` rows of `q` (newest first) the caller may see. Only a carer's rows need a
+        per-version consent verdict; everyone else's are decided in SQL."""
+        if not self.policy.carer_patient or self.policy.patients:
+            return [HistoryRow(r.seq, _stored_history(r), r.method) for r in self.conn.execute(q.limit(count))]
+        out: list[HistoryRow] = []
+        batch, last = max(2 * count, 50), None
+        while len(out) < count:
+            page = q if last is None else q.where(resource_history.c.seq < last)
+            rows = self.conn.execute(page.limit(batch)).all()
+            out += [HistoryRow(r.seq, _stored_history(r), r.method) for r in rows if self._version_visible(r)]
+            if len(rows) < batch:
+                break
+            last = rows[-1].seq
+        return out[:count]
+
+    @_records_refusal
     def match(self, res_type: str, params: list[tuple[str, str]], limit: int = 2) -> list[str]:
         from .search import match
 
         self.access.require(SEARCH, res_type)
-        return match(self.conn, res_type, params, restrict=self.policy.restrict, limit=limit)
+        return match(self.conn, res_type, params, restrict=self.clause, limit=limit)
 
+    @_records_refusal
     def search(self, res_type: str | None, params: list[tuple[str, str]], **kwargs) -> bytes:
         from .search import search_bundle
 
         if res_type is not None:
             self.access.require(SEARCH, res_type)
-        body = search_bundle(self.conn, res_type=res_type, params=params, restrict=self._search_restrict, **kwargs)
+        body = search_bundle(self.conn, res_type=res_type, params=params, restrict=self.clause, **kwargs)
         if self.policy.audited:
             found = [(f"{r['resourceType']}/{r['id']}", r) for e in orjson.loads(body).get("entry", [])
                      if e.get("search", {}).get("mode") != "outcome" and "id" in (r := e.get("resource", {}))]
@@ -160,13 +234,20 @@ class Repository:
                         query="&".join(f"{k}={v}" for k, v in params))
         return body
 
-    def _search_restrict(self, res_type: str):
-        # Scopes narrow a system-wide search (and includes) to the types they grant.
-        if not self.access.allows(SEARCH, res_type) and not self.access.allows(READ, res_type):
-            return false()
-        return self.policy.restrict(res_type)
+    def preview(self, res_type: str, limit: int) -> tuple[int, list[str]]:
+        """How many resources of a type the caller may see, and the first `limit` ids (for
+        $access-preview: what a carer would see, from the same clause). Not audited here."""
+        where = [resources.c.res_type == res_type, resources.c.deleted.is_(False)]
+        clause = self.clause(res_type)
+        if clause is not None:
+            where.append(clause)
+        count = self.conn.execute(select(func.count()).select_from(resources).where(*where)).scalar_one()
+        ids = list(self.conn.execute(select(resources.c.res_id).where(*where)
+                                     .order_by(resources.c.rid).limit(limit)).scalars()) if count else []
+        return count, ids
 
     # -- writes --------------------------------------------------------------
+    @_records_refusal
     def create(self, resource: dict, res_id: str | None = None) -> Stored:
         """Create with a new server id (or one a transaction assigned beforehand)."""
         res_type = resource["resourceType"]
@@ -177,6 +258,7 @@ class Repository:
         self._disclosed("create", [stored])
         return stored
 
+    @_records_refusal
     def update(self, res_type: str, res_id: str, resource: dict, *,
                if_match: int | None = None) -> tuple[Stored, str]:
         """Update, or create with the client's id when unknown.
@@ -202,13 +284,14 @@ class Repository:
         self._disclosed("create" if change == "created" else "update", [stored])
         return stored, change
 
+    @_records_refusal
     def delete(self, res_type: str, res_id: str) -> Stored | None:
         """Delete; None when already deleted (no new version). NotFound when never known."""
         self.access.require(DELETE, res_type)
         current = self._current(res_type, res_id, for_update=True, restricted=False)
         if current is None or (not self.policy.unrestricted and not current.deleted
                                and self._current(res_type, res_id) is None):
-            raise NotFound(f"{res_type}/{res_id} is not known.")
+            raise self._not_found(f"{res_type}/{res_id} is not known.")
         self.policy.check_write(res_type, None, _body(current))
         if current.deleted:
             return None
@@ -220,6 +303,14 @@ class Repository:
         """Whether the caller may read this resource now (e.g. the one they just wrote)."""
         return self.policy.unrestricted or self._current(stored.res_type, stored.res_id) is not None
 
+    def refuse(self, message: str) -> Forbidden:
+        """A refusal decided outside the repository's own methods (an operation's rule); recorded
+        like every other. Use as `raise repo.refuse(...)`."""
+        error = Forbidden(message)
+        error.recorded = True
+        self._refusal(message)
+        return error
+
     # -- audit -----------------------------------------------------------------
     def _disclosed(self, interaction: str, stored: list[Stored]) -> None:
         if self.policy.audited:
@@ -228,6 +319,13 @@ class Repository:
     def disclosed_for(self, interaction: str, refs: list[str], patient: str) -> None:
         """Record what an operation showed of one client's record (e.g. $access-preview)."""
         self._audit(interaction, [(ref, None) for ref in refs], patients=[patient])
+
+    def _refusal(self, detail: str) -> None:
+        """Record a refused or failed request by an audited caller against their own client only:
+        never the requested id, nor another client's patient or Consents."""
+        own = self.policy.own_client
+        self._audit(self.interaction or "operation", [], outcome=audit.REFUSED, detail=detail,
+                    patients=[own] if own else [])
 
     def _audit(self, interaction: str, found: list[tuple[str, dict | None]], *, outcome: str = audit.SUCCESS,
                query: str | None = None, detail: str | None = None, patients: list[str] | None = None) -> None:
@@ -238,9 +336,9 @@ class Repository:
             patients = [self.policy.carer_patient]
         elif patients is None:  # a practitioner may see several clients' records in one request
             patients = sorted({p for _, body in found if body and (p := patient_of(body))})
-        consents = self._deciding_consents(found)
-        self.audits.append(audit.Disclosure(interaction, outcome, patients, [ref for ref, _ in found],
-                                            consents, query, detail))
+        consents = self._deciding_consents(found) if patients else []
+        self.audits.append(audit.Disclosure(self.interaction or interaction, outcome, patients,
+                                            [ref for ref, _ in found], consents, query, detail))
 
     def _deciding_consents(self, found: list[tuple[str, dict | None]]) -> list[str]:
         """The Consent that decided one resource's disclosure; for several, every active one in play."""
@@ -249,10 +347,6 @@ class Repository:
             if decided:
                 return [decided]
         return [f"Consent/{c['id']}" for c in self.policy.consents if c.get("status") == "active"]
-
-    def refused(self, interaction: str, detail: str) -> None:
-        """Record a refused request (403) by an audited caller."""
-        self._audit(interaction, [], outcome=audit.REFUSED, detail=detail)
 
     def flush_audits(self) -> None:
         """Write the pending AuditEvents (in the current transaction)."""
@@ -290,10 +384,17 @@ class Repository:
                 )
                 if result.rowcount != 1:
                     raise Conflict(f"{res_type}/{res_id} was changed concurrently; retry.")
-            self.conn.execute(insert(resource_history).values(
-                res_type=res_type, res_id=res_id, method=method, **{k: values[k] for k in ("version", "last_updated", "body")}))
+            seq = self.conn.execute(insert(resource_history).values(
+                res_type=res_type, res_id=res_id, method=method, **{k: values[k] for k in ("version", "last_updated", "body")})
+                .returning(resource_history.c.seq)).scalar_one()
         except IntegrityError:
             raise Conflict(f"{res_type}/{res_id} was written concurrently; retry.") from None
+        # A delete stays in the compartment of the version it deleted.
+        judged = resource if resource is not None else _body(current)
+        if judged is not None and res_type in COMPARTMENT_TYPES:
+            patients = compartment_of(judged)
+            if patients:
+                self.conn.execute(insert(history_compartment), [{"seq": seq, "patient_id": p} for p in patients])
         self._reindex(rid, res_type, resource, fresh=current is None)
         return Stored(res_type, res_id, version, now, resource is None, body)
 

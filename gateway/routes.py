@@ -1,4 +1,4 @@
-"""The route table, as data: (method, pattern) -> handler.
+"""The route table, as data: (method, pattern) -> handler and the FHIR interaction it serves.
 
 The same table routes HTTP requests and batch/transaction entries. Paths
 are relative to the FHIR base. `{type}` matches served types only (an
@@ -31,43 +31,45 @@ _PATTERNS = {
     "{type}/{id}/${op}": rf"(?P<type>[A-Za-z]+)/(?P<id>{_SEG})/\$(?P<op>{_OP})",
 }
 
-# (method, pattern) -> handler. A conditional update
-# or delete is the same path as a search, told apart by its method.
-ROUTES: list[tuple[str, str, Callable]] = [
-    ("GET", "metadata", capability.metadata),
-    ("GET", ".well-known/smart-configuration", capability.smart_configuration),
-    ("GET", "", search.system_search),
-    ("POST", "", bundle.process),
-    ("GET", "_history", history.system_history),
-    ("GET", "{type}", search.type_search),
-    ("POST", "{type}/_search", search.type_search),
-    ("POST", "{type}", crud.create),
-    ("PUT", "{type}", crud.conditional_update),
-    ("PATCH", "{type}", crud.conditional_patch),
-    ("DELETE", "{type}", crud.conditional_delete),
-    ("GET", "{type}/_history", history.type_history),
-    ("GET", "{type}/{id}", crud.read),
-    ("PUT", "{type}/{id}", crud.update),
-    ("PATCH", "{type}/{id}", crud.patch),
-    ("DELETE", "{type}/{id}", crud.delete),
-    ("GET", "{type}/{id}/_history", history.instance_history),
-    ("GET", "{type}/{id}/_history/{vid}", crud.vread),
-    *[(m, p, operations.dispatch) for p in ("${op}", "{type}/${op}", "{type}/{id}/${op}") for m in ("GET", "POST")],
+# (method, pattern, handler, FHIR restful-interaction). A conditional update or delete is the
+# same path as a search, told apart by its method. The interaction names what audit records.
+ROUTES: list[tuple[str, str, Callable, str]] = [
+    ("GET", "metadata", capability.metadata, "capabilities"),
+    ("GET", ".well-known/smart-configuration", capability.smart_configuration, "capabilities"),
+    ("GET", "", search.system_search, "search-system"),
+    ("POST", "", bundle.process, "transaction"),
+    ("GET", "_history", history.system_history, "history-system"),
+    ("GET", "{type}", search.type_search, "search-type"),
+    ("POST", "{type}/_search", search.type_search, "search-type"),
+    ("POST", "{type}", crud.create, "create"),
+    ("PUT", "{type}", crud.conditional_update, "update"),
+    ("PATCH", "{type}", crud.conditional_patch, "patch"),
+    ("DELETE", "{type}", crud.conditional_delete, "delete"),
+    ("GET", "{type}/_history", history.type_history, "history-type"),
+    ("GET", "{type}/{id}", crud.read, "read"),
+    ("PUT", "{type}/{id}", crud.update, "update"),
+    ("PATCH", "{type}/{id}", crud.patch, "patch"),
+    ("DELETE", "{type}/{id}", crud.delete, "delete"),
+    ("GET", "{type}/{id}/_history", history.instance_history, "history-instance"),
+    ("GET", "{type}/{id}/_history/{vid}", crud.vread, "vread"),
+    *[(m, p, operations.dispatch, "operation") for p in ("${op}", "{type}/${op}", "{type}/{id}/${op}")
+      for m in ("GET", "POST")],
 ]
 
 # Answered without a token (DESIGN.md: metadata and the SMART configuration).
 PUBLIC_PATHS = frozenset({"metadata", ".well-known/smart-configuration"})
 
-_COMPILED = [(m, re.compile(_PATTERNS[p]), h) for m, p, h in ROUTES]
+_COMPILED = [(m, re.compile(_PATTERNS[p]), h, i) for m, p, h, i in ROUTES]
 # HEAD is answered like GET, without the body (Flask strips it).
 _ALIASES = {"HEAD": "GET"}
 
 
-def resolve(method: str, path: str) -> tuple[Callable, dict[str, str]]:
+def resolve(method: str, path: str) -> tuple[Callable, dict[str, str], str]:
+    """(handler, path parameters, interaction) for a request; 404 or 405 when there is none."""
     method = _ALIASES.get(method, method)
     allowed: set[str] = set()
     unknown_type = None
-    for m, regex, handler in _COMPILED:
+    for m, regex, handler, interaction in _COMPILED:
         match = regex.fullmatch(path)
         if not match:
             continue
@@ -77,7 +79,7 @@ def resolve(method: str, path: str) -> tuple[Callable, dict[str, str]]:
             unknown_type = rtype
             continue
         if m == method:
-            return handler, params
+            return handler, params, interaction
         allowed.add(m)
     if allowed:
         listed = ", ".join(sorted(allowed))
@@ -86,3 +88,15 @@ def resolve(method: str, path: str) -> tuple[Callable, dict[str, str]]:
     if unknown_type:
         raise NotFound(f"Resource type '{unknown_type}' is not served here.")
     raise NotFound(f"There is nothing at /{path}.")
+
+
+def dispatch(ctx, req, route=None):
+    """Serve one request (or one bundle entry) through the table: the handler runs with the
+    repository told which interaction it serves. Bundles reach this as `ctx.dispatch`."""
+    handler, params, interaction = route or resolve(req.method, req.path)
+    req.params = {**params, **req.params}
+    previous, ctx.repo.interaction = ctx.repo.interaction, interaction
+    try:
+        return handler(ctx, req)
+    finally:
+        ctx.repo.interaction = previous

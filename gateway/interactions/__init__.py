@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import orjson
 
@@ -17,6 +18,8 @@ class Context:
     repo: Repository
     settings: Settings
     base_url: str
+    # The router (routes.dispatch): bundles send their entries through it, as HTTP requests go.
+    dispatch: Callable[["Context", FhirRequest], FhirResponse] | None = None
 
     @property
     def page_key(self) -> bytes:

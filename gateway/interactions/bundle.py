@@ -73,13 +73,9 @@ def _binary_data(binary: dict) -> bytes:
 
 
 def _dispatch(ctx: Context, sub: FhirRequest) -> FhirResponse:
-    from ..routes import resolve
-
-    handler, params = resolve(sub.method, sub.path)
-    if handler is process:
+    if sub.method == "POST" and sub.path.strip("/") == "":
         raise BadRequest("A bundle cannot contain another batch or transaction.")
-    sub.params = {**params, **sub.params}
-    return handler(ctx, sub)
+    return ctx.dispatch(ctx, sub)
 
 
 def _entry_response(resp: FhirResponse) -> dict:

@@ -8,16 +8,15 @@ guard every read, so the preview is what the carer will really get.
 from __future__ import annotations
 
 import orjson
-from sqlalchemy import func, select
-
 import consent
 
 from ..access import Access
-from ..errors import BadRequest, Forbidden, NotFound
+from ..errors import BadRequest, NotFound
 from ..fhirhttp import FhirRequest, FhirResponse
-from ..policy import Policy, patient_of
+from ..policy import patient_of
+from ..repository import Repository
 from ..resource_types import SERVED_TYPES
-from ..storage.tables import resources
+from ..scopes import parse_scopes
 from . import Context
 from .operations import operation
 
@@ -52,25 +51,27 @@ def _one(params: dict, name: str, required: bool = True):
     return value.get("reference") if isinstance(value, dict) and "reference" in value else value
 
 
-def _carer_policy(ctx: Context, actor: str) -> Policy:
-    """The Policy the actor would have, checked to be one the caller may look into."""
+def _carer(ctx: Context, actor: str) -> Repository:
+    """The repository as the actor would have it (what they may see, under the client's Consent),
+    checked to be one the caller may look into."""
     if not isinstance(actor, str) or not actor.startswith("RelatedPerson/"):
         raise BadRequest("actor must be a RelatedPerson reference, e.g. RelatedPerson/123.", expression="actor")
     caller = ctx.repo.policy
-    target = Policy(ctx.repo.conn, Access(role="related-person", fhir_user=actor, scopes=()), caller.now)
-    if target.related_person is None or target.carer_patient is None:
-        if caller.unrestricted:
-            raise NotFound(f"{actor} is not a known, active member of a client's network.")
+    as_carer = Repository(ctx.repo.conn, Access(role="related-person", fhir_user=actor,
+                                                scopes=parse_scopes("user/*.rs")))
+    target = as_carer.policy
+    if (target.related_person is None or target.carer_patient is None) and caller.unrestricted:
+        raise NotFound(f"{actor} is not a known, active member of a client's network.")
     if target.carer_patient is None or not caller.may_manage_consent_for({target.carer_patient}):
-        raise Forbidden("Only the client, their legal representative, a practitioner of their care team "
-                        "or a system client may ask what a carer may see.")
-    return target
+        raise ctx.repo.refuse("Only the client, their legal representative, a practitioner of their care "
+                              "team or a system client may ask what a carer may see.")
+    return as_carer
 
 
 @operation("POST", "type", "evaluate", "Consent")
 def evaluate(ctx: Context, req: FhirRequest) -> FhirResponse:
     params = _params(req)
-    target = _carer_policy(ctx, _one(params, "actor"))
+    target = _carer(ctx, _one(params, "actor")).policy
     action_code = _one(params, "action", required=False) or "access"
     if isinstance(action_code, dict):  # valueCoding
         action_code = action_code.get("code")
@@ -100,7 +101,8 @@ def evaluate(ctx: Context, req: FhirRequest) -> FhirResponse:
 @operation("GET", "instance", "access-preview", "Patient")
 def access_preview(ctx: Context, req: FhirRequest) -> FhirResponse:
     params = _params(req)
-    target = _carer_policy(ctx, _one(params, "actor"))
+    carer = _carer(ctx, _one(params, "actor"))
+    target = carer.policy
     if target.carer_patient != f"Patient/{req.params['id']}":
         raise BadRequest(f"{_one(params, 'actor')} is not in the network of Patient/{req.params['id']}.",
                          expression="actor")
@@ -108,15 +110,9 @@ def access_preview(ctx: Context, req: FhirRequest) -> FhirResponse:
     parts = [{"name": "actor", "valueReference": {"reference": target.access.fhir_user}},
              {"name": "legalRepresentative", "valueBoolean": target.is_representative}]
     for rtype in SERVED_TYPES:
-        clause = target.restrict(rtype)
-        where = [resources.c.res_type == rtype, resources.c.deleted.is_(False)]
-        if clause is not None:
-            where.append(clause)
-        count = ctx.repo.conn.execute(select(func.count()).select_from(resources).where(*where)).scalar_one()
+        count, ids = carer.preview(rtype, PREVIEW_IDS)
         if not count:
             continue
-        ids = list(ctx.repo.conn.execute(select(resources.c.res_id).where(*where)
-                                         .order_by(resources.c.rid).limit(PREVIEW_IDS)).scalars())
         shown += [f"{rtype}/{i}" for i in ids]
         parts.append({"name": "type", "part": [
             {"name": "type", "valueCode": rtype}, {"name": "count", "valueInteger": count},

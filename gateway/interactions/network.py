@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import orjson
 
-from ..errors import Forbidden, Invalid, Issue
+from ..errors import Invalid, Issue
 from ..fhirhttp import FhirRequest, FhirResponse
 from . import Context
 from .bundle import run_transaction
@@ -41,8 +41,8 @@ def _reference_from_location(resp: FhirResponse) -> str:
 
 @operation("POST", "system", "import-network")
 def import_network_operation(ctx: Context, req: FhirRequest) -> FhirResponse:
-    if ctx.repo.access.role != "system":
-        raise Forbidden("$import-network is for system clients (record systems).")
+    if not ctx.repo.policy.unrestricted:
+        raise ctx.repo.refuse("$import-network is for system clients (record systems).")
     summary = import_network(ctx, req.body)
     parameters = {"resourceType": "Parameters", "parameter": [
         {"name": change, "valueReference": {"reference": ref}}

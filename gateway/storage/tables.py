@@ -68,6 +68,17 @@ resource_history = Table(
     Index(None, "last_updated"),
 )
 
+# The patient compartment of every version (for a delete: of the version it deleted), so
+# vread and history judge each version on its own, in SQL first, without parsing bodies.
+history_compartment = Table(
+    "history_compartment",
+    metadata,
+    Column("seq", Serial, ForeignKey("resource_history.seq", ondelete="CASCADE"), nullable=False),
+    Column("patient_id", String(64), nullable=False),
+    Index(None, "patient_id", "seq"),
+    Index(None, "seq"),
+)
+
 
 def _index_table(name: str, *columns: Column, indexes: tuple = ()) -> Table:
     return Table(

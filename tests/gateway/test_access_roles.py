@@ -313,12 +313,17 @@ def test_access_preview_lists_exactly_what_the_carer_would_see(network, as_):
 
 def test_a_practitioners_access_is_on_the_clients_own_audit_log(network, as_):
     as_("Practitioner/wijkverpleegkundige").get("CarePlan/medicatie")
-    as_("Practitioner/huisarts-elders").get("CarePlan/medicatie")
+    assert as_("Practitioner/huisarts-elders").get("CarePlan/medicatie").status_code == 404
     mother = as_("Patient/moeder")
     nurse_log = mother.get("AuditEvent?patient=Patient/moeder&agent=Practitioner/wijkverpleegkundige").get_json()
     assert [e["resource"]["outcome"] for e in nurse_log["entry"]] == ["0"]
+    # An outsider's failed read is recorded, but against no client: it must not tell anyone
+    # (the client included) whose record the id they tried belongs to.
     outsider_log = mother.get("AuditEvent?patient=Patient/moeder&agent=Practitioner/huisarts-elders").get_json()
-    assert [e["resource"]["outcome"] for e in outsider_log["entry"]] == ["4"]
+    assert outsider_log.get("entry", []) == []
+    recorded = network.get("/fhir/AuditEvent?agent=Practitioner/huisarts-elders").get_json()["entry"]
+    assert [e["resource"]["outcome"] for e in recorded] == ["4"]
+    assert "CarePlan/medicatie" not in str(recorded) and "Patient/moeder" not in str(recorded)
 
 
 def test_team_practitioner_writes_for_their_clients_only(network, as_):

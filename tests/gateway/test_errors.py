@@ -86,7 +86,7 @@ def test_unexpected_failure_is_500_without_a_stack_trace(app, client, monkeypatc
         raise RuntimeError("secret internal detail")
 
     original = routes.resolve
-    monkeypatch.setattr("gateway.app.resolve", lambda m, p: (broken, {}) if p == "metadata" else original(m, p))
+    monkeypatch.setattr("gateway.app.resolve", lambda m, p: (broken, {}, "capabilities") if p == "metadata" else original(m, p))
     with caplog.at_level(logging.ERROR, logger="samenzorg"):
         resp = client.get("/fhir/metadata")
     body = _outcome(resp, 500)
