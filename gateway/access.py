@@ -25,6 +25,12 @@ class Access:
     subject: str | None = None
     launch_patient: str | None = None  # the `patient` claim: SMART launch context for patient/ scopes
 
+    @property
+    def user_id(self) -> str | None:
+        """The id part of fhirUser ("RelatedPerson/12" -> "12"); fhirUser is checked to be
+        `Type/id` of this server when the token is read (auth.py)."""
+        return self.fhir_user.partition("/")[2] if self.fhir_user else None
+
     @classmethod
     def open(cls) -> "Access":
         """Full system access: for the CLI and internal loading, never for a request."""

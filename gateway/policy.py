@@ -69,8 +69,7 @@ class Policy:
     def related_person(self) -> dict | None:
         if self.access.role != "related-person":
             return None
-        rtype, rid = self.access.fhir_user.split("/", 1)
-        body = self._body("RelatedPerson", rid)
+        body = self._body("RelatedPerson", self.access.user_id)
         if body is None or body.get("active") is False or not self._current_period(body):
             return None  # a member who left the network sees nothing any more
         return body
@@ -96,6 +95,10 @@ class Policy:
             return None  # the app was launched for another client than the one this carer belongs to
         return ref
 
+    @property
+    def carer_patient_id(self) -> str | None:
+        return self.carer_patient.partition("/")[2] if self.carer_patient else None
+
     @cached_property
     def is_representative(self) -> bool:
         return bool(self.related_person and self.carer_patient
@@ -108,7 +111,7 @@ class Policy:
         if role == "system":
             return None
         if role == "patient":
-            return (self.access.fhir_user.split("/", 1)[1],)
+            return (self.access.user_id,)
         if role == "practitioner":
             mine = self._practitioner_patients()
             # patient/ scopes confine an app to the client it was launched for (SMART launch context).
@@ -116,7 +119,7 @@ class Policy:
                 return tuple(p for p in mine if p == self.access.launch_patient)
             return mine
         if role == "related-person" and self.is_representative:
-            return (self.carer_patient.split("/", 1)[1],)
+            return (self.carer_patient_id,)
         return ()
 
     def _practitioner_patients(self) -> tuple[str, ...]:
@@ -125,7 +128,7 @@ class Policy:
         me = self.access.fhir_user
         r = idx_reference
         role_rids = select(r.c.rid).where(r.c.res_type == "PractitionerRole", r.c.param == "practitioner",
-                                          r.c.target_type == "Practitioner", r.c.target_id == me.split("/", 1)[1])
+                                          r.c.target_type == "Practitioner", r.c.target_id == self.access.user_id)
         members = {me} | {f"PractitionerRole/{b['id']}" for b in self._bodies(role_rids)
                           if b.get("active") is not False and self._current_period(b)}
         team_rids = select(r.c.rid).where(
@@ -153,7 +156,7 @@ class Policy:
         """The patient's Consents as stored now (the engine decides which count)."""
         if not self.carer_patient:
             return []
-        pid = self.carer_patient.split("/", 1)[1]
+        pid = self.carer_patient_id
         r = idx_reference
         return self._bodies(select(r.c.rid).where(r.c.res_type == "Consent", r.c.param == "patient",
                                                   r.c.target_type == "Patient", r.c.target_id == pid))
@@ -191,8 +194,8 @@ class Policy:
             return scope if scope is not None else false()
         if role != "related-person" or not self.carer_patient:
             return false()
-        own = self.access.fhir_user.split("/", 1)[1]
-        patient = (self.carer_patient.split("/", 1)[1],)
+        own = self.access.user_id
+        patient = (self.carer_patient_id,)
         scope = _referenced_from(res_type, patient) if res_type in DIRECTORY else _compartment(res_type, patient)
         if scope is None:
             return false()
@@ -218,7 +221,7 @@ class Policy:
             return bool(in_record & set(self.patients))
         if self.access.role != "related-person" or not self.carer_patient:
             return False
-        if self.carer_patient.split("/", 1)[1] not in in_record:
+        if self.carer_patient_id not in in_record:
             return False
         facts = consent.facts_of(body, referenced_by=referenced_by)
         return consent.evaluate(self.consent_filter, facts)

@@ -189,12 +189,12 @@ class Repository:
                 return h.c.res_type == res_type
             return and_(h.c.res_type == res_type, h.c.res_id.in_(
                 select(resources.c.res_id).where(resources.c.res_type == res_type, clause)))
-        patients = policy.patients or ((policy.carer_patient.split("/", 1)[1],) if policy.carer_patient else ())
+        patients = policy.patients or ((policy.carer_patient_id,) if policy.carer_patient else ())
         hc = history_compartment
         part = and_(h.c.res_type == res_type,
                     h.c.seq.in_(select(hc.c.seq).where(hc.c.patient_id.in_(patients))))
         if res_type == "RelatedPerson" and policy.carer_patient:  # one's own record
-            part = or_(part, and_(h.c.res_type == res_type, h.c.res_id == self.access.fhir_user.split("/", 1)[1]))
+            part = or_(part, and_(h.c.res_type == res_type, h.c.res_id == self.access.user_id))
         return part
 
     def _visible_versions(self, q, count: int) -> list[HistoryRow]:

@@ -1,4 +1,5 @@
-"""Property: for every search a carer can make, the gateway returns exactly what the engine permits.
+"""Property: for every search (and history) a carer can make, the gateway returns exactly what the
+engine permits.
 
 Random networks and consent trees are stored through the API; each carer's
 searches (with totals and includes) must return the set `consent.decide`
@@ -160,6 +161,9 @@ def test_carer_searches_return_exactly_what_the_engine_permits(client, anonymous
             assert bundle["total"] == len(expected)
             count = anonymous.get(f"/fhir/{rtype}?_summary=count", headers=auth).get_json()
             assert count["total"] == len(expected)
+            # History judges each version in Python (policy.sees_version); it must agree with the SQL.
+            history = anonymous.get(f"/fhir/{rtype}/_history?_count=500", headers=auth).get_json()
+            assert {e["resource"]["id"] for e in history.get("entry", [])} == expected, (carer, rtype)
         bundle = anonymous.get("/fhir/CarePlan?_include=CarePlan:performer&_revinclude=Communication:based-on"
                                "&_count=500", headers=auth).get_json()
         visible_rp = _expected(p, carer, resources, "RelatedPerson")
