@@ -54,6 +54,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
         given = request.headers.get("X-Request-ID", "")
         # Echoed into logs and headers: accept only a short, plain token from the caller.
         g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        request.environ["HTTP_X_REQUEST_ID"] = g.request_id  # so handlers (e.g. batch entries) can quote it
 
     @app.after_request
     def finish(response: Response):

@@ -10,6 +10,8 @@ from ..fhirtime import parse_http_date
 from ..validation import validate_resource
 from . import Context, resource_headers, write_response
 
+LAST_VERSION = 2**31 - 1  # versions are stored as 32-bit integers; a larger number names no version
+
 
 def read(ctx: Context, req: FhirRequest) -> FhirResponse:
     stored = ctx.repo.read(req.params["type"], req.params["id"])
@@ -21,7 +23,7 @@ def read(ctx: Context, req: FhirRequest) -> FhirResponse:
 
 def vread(ctx: Context, req: FhirRequest) -> FhirResponse:
     vid = req.params["vid"]
-    if not vid.isdigit():
+    if not vid.isdigit() or int(vid) > LAST_VERSION:
         raise NotFound(f"Version '{vid}' is not a version of this server.")
     stored = ctx.repo.vread(req.params["type"], req.params["id"], int(vid))
     headers = resource_headers(stored, ctx.base_url)
@@ -73,7 +75,7 @@ def update(ctx: Context, req: FhirRequest) -> FhirResponse:
 
 def _update(ctx: Context, req: FhirRequest, rtype: str, rid: str, resource: dict) -> FhirResponse:
     if_match = parse_etag(req.header("if-match"))
-    stored, change = ctx.repo.update(rtype, rid, resource, if_match=if_match)
+    stored, change = ctx.repo.update(rtype, rid, resource, if_match=if_match, method=req.method)
     return write_response(ctx, req, stored, change)
 
 
