@@ -7,6 +7,7 @@ import orjson
 from ..errors import BadRequest, NotFound, PreconditionFailed, UnsupportedMediaType
 from ..fhirhttp import FhirRequest, FhirResponse, parse_etag, split_url
 from ..fhirtime import parse_http_date
+from ..limits import check_depth
 from ..validation import validate_resource
 from . import Context, resource_headers, write_response
 
@@ -121,7 +122,7 @@ def _patch(ctx: Context, req: FhirRequest, rtype: str, rid: str) -> FhirResponse
         patched = jsonpatch.JsonPatch(req.body).apply(orjson.loads(current.body))
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, KeyError) as exc:
         raise BadRequest(f"The patch cannot be applied: {exc}") from None
-    resource = validate_resource(patched, expected_type=rtype, expected_id=rid)
+    resource = validate_resource(check_depth(patched, "The patched resource"), expected_type=rtype, expected_id=rid)
     return _update(ctx, req, rtype, rid, resource)
 
 
