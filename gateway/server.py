@@ -3,6 +3,7 @@ gateway/limits.py, and answering what it refuses while reading a request with an
 (414, 431) instead of gunicorn's HTML page."""
 from __future__ import annotations
 
+import socket
 from http import HTTPStatus
 
 import orjson
@@ -20,6 +21,7 @@ SETTINGS = {
     "limit_request_fields": MAX_HEADER_FIELDS,
 }
 
+_DRAIN_BYTES = 1024 * 1024
 _REFUSALS = (
     (LimitRequestLine, 414, f"The request line is longer than {MAX_REQUEST_LINE} bytes; "
                             "send long searches as POST [type]/_search."),
@@ -33,12 +35,23 @@ class Worker(ThreadWorker):
         for kind, status, diagnostics in _REFUSALS:
             if isinstance(exc, kind):
                 self.log.warning("refused a request from %s: %s", (addr or ("",))[0], exc)
-                try:
-                    client.sendall(refusal(status, diagnostics))
-                except OSError:
-                    pass  # the client has gone
+                _answer_and_close(client, refusal(status, diagnostics))
                 return
         super().handle_error(req, client, addr, exc)
+
+
+def _answer_and_close(client: socket.socket, response: bytes) -> None:
+    """Send the answer, then read (briefly, boundedly) what the client still sends: a socket closed
+    with unread input is reset, and a reset can lose the answer before the client reads it."""
+    try:
+        client.sendall(response)
+        client.shutdown(socket.SHUT_WR)
+        client.settimeout(1.0)
+        drained = 0
+        while drained < _DRAIN_BYTES and (chunk := client.recv(65536)):
+            drained += len(chunk)
+    except OSError:
+        pass  # the client has gone, or keeps sending: gunicorn closes the socket either way
 
 
 def refusal(status: int, diagnostics: str) -> bytes:
