@@ -11,7 +11,7 @@ from flask import Flask, Response, g, request
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from . import cors
+from . import cors, limits
 from .access import AUDITED_ROLES, Access
 from .auth import TokenVerifier, access_from_header
 from .config import Settings
@@ -26,7 +26,6 @@ from .validation import parse_json
 FHIR_JSON = "application/fhir+json"
 _JSON_TYPES = {"application/fhir+json", "application/json", "application/json+fhir", "text/json"}
 _FORMATS = {"json", "application/fhir+json", "application/json", "application/json+fhir"}
-MAX_BODY_BYTES = 32 * 1024 * 1024
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 log = logging.getLogger("samenzorg.request")
 
@@ -42,8 +41,6 @@ def create_app(config: Settings | dict | None = None) -> Flask:
 
     app = Flask(__name__)
     app.config["SAMENZORG"] = settings
-    # Bigger bodies are refused (413) before they are read; a whole network import is far smaller.
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     engine = make_engine(settings.database_url)
     app.extensions["samenzorg.engine"] = engine
     verifier = TokenVerifier(settings)
@@ -54,6 +51,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
         given = request.headers.get("X-Request-ID", "")
         # Echoed into logs and headers: accept only a short, plain token from the caller.
         g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        request.environ["HTTP_X_REQUEST_ID"] = g.request_id  # so handlers (e.g. batch entries) can quote it
 
     @app.after_request
     def finish(response: Response):
@@ -66,6 +64,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
         return response
 
     cors.install(app, cors.origins(settings.cors_origins))
+    limits.install(app, settings)  # bodies over the stated size are 413 before they are read
 
     @app.get("/healthz")
     def healthz():

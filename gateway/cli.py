@@ -150,12 +150,15 @@ def _serve(settings: Settings, args) -> int:
         return 1
     from gunicorn.app.base import BaseApplication
 
+    from .server import SETTINGS as SERVER_SETTINGS
+
     class Server(BaseApplication):
         def load_config(self):
             self.cfg.set("bind", f"{args.host}:{args.port}")
             self.cfg.set("workers", args.workers)
             self.cfg.set("threads", args.threads)
-            self.cfg.set("worker_class", "gthread")
+            for name, value in SERVER_SETTINGS.items():  # our worker, held to the stated limits
+                self.cfg.set(name, value)
             self.cfg.set("accesslog", None)
 
         def load(self):

@@ -25,6 +25,8 @@ class Settings:
     log_level: str = "INFO"
     cors_origins: str = ""  # comma-separated browser origins allowed to call the API, or "*"
     var_dir: str = "var"
+    max_body_bytes: int = 8 * 1024 * 1024  # a request body (a resource with a photo fits)
+    max_bundle_bytes: int = 32 * 1024 * 1024  # a batch/transaction Bundle or $import-network document
 
     @classmethod
     def from_env(cls, environ: dict | None = None, env_file: str | os.PathLike = ".env") -> "Settings":
@@ -38,7 +40,7 @@ class Settings:
             if key.startswith(PREFIX):
                 name = key[len(PREFIX):].lower()
                 if name in known and value != "":
-                    kwargs[name] = value
+                    kwargs[name] = _whole_number(key, value) if cls.__dataclass_fields__[name].type == "int" else value
         return cls(**kwargs)
 
     def with_(self, **changes) -> "Settings":
@@ -56,6 +58,12 @@ class Settings:
 
     def derived_key(self, purpose: str) -> bytes:
         return _derive(self.signing_secret(), purpose)
+
+
+def _whole_number(key: str, value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or int(value) == 0:
+        raise ValueError(f"{key} must be a whole number above 0, not '{value}'.")
+    return int(value)
 
 
 @lru_cache(maxsize=16)

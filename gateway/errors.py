@@ -81,6 +81,12 @@ class Invalid(FhirError):
     status, code = 422, "invalid"
 
 
+def internal_error(request_id: str) -> FhirError:
+    """An unexpected failure as the caller sees it: an id to quote, nothing of the cause (that is logged)."""
+    diagnostics = f"Internal error; quote request id {request_id} to the operator."
+    return FhirError(diagnostics, issues=[Issue("fatal", "exception", diagnostics)])
+
+
 def outcome(issues: list[Issue]) -> dict:
     return {"resourceType": "OperationOutcome", "issue": [i.to_json() for i in issues]}
 

@@ -74,6 +74,6 @@ def parse_etag(value: str | None) -> int | None:
     if v.startswith("W/"):
         v = v[2:]
     v = v.strip('"')
-    if not v.isdigit():
+    if not (v.isascii() and v.isdigit()):
         raise BadRequest(f"Malformed ETag '{value}'; expected W/\"<versionId>\".")
     return int(v)

@@ -260,11 +260,12 @@ class Repository:
 
     @_records_refusal
     def update(self, res_type: str, res_id: str, resource: dict, *,
-               if_match: int | None = None) -> tuple[Stored, str]:
+               if_match: int | None = None, method: str = "PUT") -> tuple[Stored, str]:
         """Update, or create with the client's id when unknown.
 
         Returns (stored, change) with change "created", "updated" or
         "unchanged" (same content as stored: no new version, as HAPI does).
+        `method` is what history records for the new version (PUT, or PATCH).
         """
         current = self._current(res_type, res_id, for_update=True, restricted=False)
         self.access.require(CREATE if current is None or current.deleted else UPDATE, res_type)
@@ -280,7 +281,7 @@ class Repository:
             if _content(orjson.loads(current.body)) == _content(resource):
                 return _stored(current), "unchanged"
         change = "created" if current is None or current.deleted else "updated"
-        stored = self._write(res_type, res_id, resource, "PUT", current)
+        stored = self._write(res_type, res_id, resource, method, current)
         self._disclosed("create" if change == "created" else "update", [stored])
         return stored, change
 

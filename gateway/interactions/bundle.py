@@ -9,18 +9,23 @@ names that entry. A batch runs each entry in its own savepoint.
 from __future__ import annotations
 
 import base64
+import logging
 import uuid
 from http import HTTPStatus
 
 import orjson
 
-from ..errors import BadRequest, FhirError, Issue, PreconditionFailed, outcome
+from ..errors import BadRequest, FhirError, Issue, PreconditionFailed, internal_error, outcome
 from ..fhirhttp import FhirRequest, FhirResponse, split_url
 from ..resource_types import SERVED
+from ..validation import parse_json
 from . import Context
 
 # http.html#trules: deletes, then creates, then updates and patches, then reads.
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
+_CONDITIONS = (("ifNoneExist", "if-none-exist"), ("ifMatch", "if-match"),
+               ("ifNoneMatch", "if-none-match"), ("ifModifiedSince", "if-modified-since"))
+log = logging.getLogger("samenzorg")
 
 
 def process(ctx: Context, req: FhirRequest) -> FhirResponse:
@@ -31,9 +36,7 @@ def process(ctx: Context, req: FhirRequest) -> FhirResponse:
     kind = bundle.get("type")
     if kind not in ("batch", "transaction"):
         raise BadRequest(f"Bundle.type must be 'batch' or 'transaction', not '{kind}'.", expression="Bundle.type")
-    entries = bundle.get("entry") or []
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise BadRequest("Bundle.entry must be a list of objects.", expression="Bundle.entry")
+    entries = _entries(bundle)
     if kind == "transaction":
         results = [_entry_response(r) for r in run_transaction(ctx, req, entries)]
     else:
@@ -44,32 +47,79 @@ def process(ctx: Context, req: FhirRequest) -> FhirResponse:
     return FhirResponse(200, orjson.dumps(response))
 
 
-def _entry_request(req: FhirRequest, entry: dict, index: int) -> FhirRequest:
+def _entries(bundle: dict) -> list[dict]:
+    """Bundle.entry, checked to be a list of objects whose fullUrls are unique strings (bdl-7)."""
+    entries = bundle.get("entry", [])
+    if not isinstance(entries, list):
+        raise BadRequest("Bundle.entry must be a list of entries.", expression="Bundle.entry")
+    first: dict[str, int] = {}
+    for i, entry in enumerate(entries):
+        where = f"Bundle.entry[{i}]"
+        if not isinstance(entry, dict):
+            raise BadRequest(f"{where} must be an object with a request.", expression=where)
+        if "fullUrl" not in entry:
+            continue
+        full_url = entry["fullUrl"]
+        if not isinstance(full_url, str) or not full_url:
+            raise BadRequest(f"{where}.fullUrl must be a URL string.", expression=f"{where}.fullUrl")
+        if full_url in first:
+            raise BadRequest(f"{where}.fullUrl '{full_url}' is also the fullUrl of Bundle.entry[{first[full_url]}]; "
+                             "fullUrls must be unique in a Bundle.", expression=f"{where}.fullUrl")
+        first[full_url] = i
+    return entries
+
+
+def _method(entry: dict) -> str | None:
     request = entry.get("request")
-    where = f"Bundle.entry[{index}].request"
+    method = request.get("method") if isinstance(request, dict) else None
+    return method if isinstance(method, str) and method in _ORDER else None
+
+
+def _entry_request(req: FhirRequest, entry: dict, index: int) -> FhirRequest:
+    where = f"Bundle.entry[{index}]"
+    request = entry.get("request")
     if not isinstance(request, dict):
-        raise BadRequest(f"{where} is missing.", expression=where)
-    method, url = request.get("method"), request.get("url")
-    if method not in _ORDER or not isinstance(url, str) or not url:
-        raise BadRequest(f"{where} needs a method (GET, POST, PUT, PATCH, DELETE) and a url.", expression=where)
+        raise BadRequest(f"{where}.request must be an object with a method and a url.", expression=f"{where}.request")
+    method, url = _method(entry), request.get("url")
+    if method is None:
+        raise BadRequest(f"{where}.request.method must be one of GET, HEAD, POST, PUT, PATCH, DELETE.",
+                         expression=f"{where}.request.method")
+    if not isinstance(url, str) or not url.strip("/"):
+        raise BadRequest(f"{where}.request.url must be a URL relative to the base, e.g. 'Patient/123'.",
+                         expression=f"{where}.request.url")
+    if req.base_url and url.startswith(req.base_url + "/"):
+        url = url[len(req.base_url) + 1:]
     path, query = split_url(url)
     headers = {k: v for k, v in req.headers.items() if k in ("prefer",)}
-    for field, header in (("ifNoneExist", "if-none-exist"), ("ifMatch", "if-match"),
-                          ("ifNoneMatch", "if-none-match"), ("ifModifiedSince", "if-modified-since")):
-        if isinstance(request.get(field), str):
+    for field, header in _CONDITIONS:
+        if field in request:
+            if not isinstance(request[field], str):
+                raise BadRequest(f"{where}.request.{field} must be a string.", expression=f"{where}.request.{field}")
             headers[header] = request[field]
     body = entry.get("resource")
+    if body is not None and not isinstance(body, dict):
+        raise BadRequest(f"{where}.resource must be a resource (a JSON object).", expression=f"{where}.resource")
+    if body is None and (method == "PUT" or (method == "POST" and "$" not in path and not path.endswith("_search"))):
+        raise BadRequest(f"{where} is a {method} without a resource to write.", expression=f"{where}.resource")
     if method == "PATCH" and isinstance(body, dict) and body.get("resourceType") == "Binary":
-        body = orjson.loads(_binary_data(body))
+        body = _patch_document(body, f"{where}.resource.data")
         headers["content-type"] = "application/json-patch+json"
     return FhirRequest(method, path, query, headers, body, b"", req.base_url)
 
 
-def _binary_data(binary: dict) -> bytes:
+def _patch_document(binary: dict, where: str) -> object:
+    """The JSON Patch a PATCH entry carries base64-encoded in a Binary."""
+    data = binary.get("data")
     try:
-        return base64.b64decode(binary.get("data", ""), validate=True)
+        if not isinstance(data, str):
+            raise ValueError
+        raw = base64.b64decode(data, validate=True)
     except ValueError:
-        raise BadRequest("A PATCH entry's Binary.data is not base64.") from None
+        raise BadRequest(f"{where} must be a base64 JSON Patch document.", expression=where) from None
+    try:
+        return parse_json(raw)
+    except BadRequest as error:
+        raise BadRequest(f"{where}: {error.diagnostics}", expression=where) from None
 
 
 def _dispatch(ctx: Context, sub: FhirRequest) -> FhirResponse:
@@ -98,9 +148,9 @@ def _error_response(error: FhirError) -> dict:
 
 
 def run_batch(ctx: Context, req: FhirRequest, entries: list[dict]) -> list[FhirResponse | FhirError]:
+    """Every entry answered on its own: a failing one (whatever the error) leaves nothing stored."""
     results: list = [None] * len(entries)
-    order = sorted(range(len(entries)), key=lambda i: _ORDER.get((entries[i].get("request") or {}).get("method"), 9))
-    for i in order:
+    for i in sorted(range(len(entries)), key=lambda i: _ORDER.get(_method(entries[i]), 9)):
         savepoint = ctx.repo.conn.begin_nested()
         try:
             results[i] = _dispatch(ctx, _entry_request(req, entries[i], i))
@@ -108,6 +158,11 @@ def run_batch(ctx: Context, req: FhirRequest, entries: list[dict]) -> list[FhirR
         except FhirError as error:
             savepoint.rollback()
             results[i] = error
+        except Exception:
+            savepoint.rollback()
+            request_id = req.header("x-request-id") or uuid.uuid4().hex
+            log.exception("unhandled error in Bundle.entry[%d] (request %s)", i, request_id)
+            results[i] = internal_error(request_id)
     return results
 
 
@@ -115,6 +170,7 @@ def run_transaction(ctx: Context, req: FhirRequest, entries: list[dict]) -> list
     """All entries or none: the first failure raises, naming its entry, and the caller rolls back."""
     subs = [_with_index(i, lambda i=i: _entry_request(req, entries[i], i)) for i in range(len(entries))]
     ids = _assign_ids(ctx, entries, subs)
+    _refuse_overlaps(subs)
     for i, sub in enumerate(subs):
         if isinstance(sub.body, dict):
             sub.body = _with_index(i, lambda sub=sub: _resolve_references(ctx, sub.body, ids))
@@ -134,7 +190,8 @@ def _with_index(index: int, step):
 
 def _entry_error(index: int, error: FhirError) -> FhirError:
     prefix = f"Bundle.entry[{index}]"
-    error.issues = [Issue(i.severity, i.code, f"{prefix}: {i.diagnostics}",
+    error.issues = [Issue(i.severity, i.code,
+                          i.diagnostics if i.diagnostics.startswith(prefix) else f"{prefix}: {i.diagnostics}",
                           tuple(f"{prefix}.resource.{e}" if not e.startswith("Bundle") else e
                                 for e in i.expression))
                     for i in error.issues]
@@ -147,9 +204,13 @@ def _assign_ids(ctx: Context, entries: list[dict], subs: list[FhirRequest]) -> d
 
     Returns fullUrl -> "Type/id", so references between entries can be
     rewritten. POST entries get their server id now; a matched If-None-Exist
-    or conditional PUT points the fullUrl at the existing resource.
+    or conditional PUT points the fullUrl at the existing resource. Entries
+    with the same condition get the same target: a second If-None-Exist
+    reads what the first one creates (as HAPI does), a second conditional
+    PUT is then refused as an overlap.
     """
     ids: dict[str, str] = {}
+    targets: dict[tuple, str] = {}  # (method, type, sorted criteria) -> the id the first such entry got
     for i, (entry, sub) in enumerate(zip(entries, subs)):
         full_url = entry.get("fullUrl")
         rtype = sub.path.split("/")[0]
@@ -157,25 +218,26 @@ def _assign_ids(ctx: Context, entries: list[dict], subs: list[FhirRequest]) -> d
             target = None
             if sub.header("if-none-exist"):
                 _, query = split_url("?" + sub.header("if-none-exist").lstrip("?"))
-                found = _with_index(i, lambda: ctx.repo.match(rtype, query))
-                if len(found) > 1:
-                    raise _entry_error(i, PreconditionFailed(f"ifNoneExist matched {len(found)} resources."))
-                target = found[0] if found else None
-            if target is None:
-                target = str(uuid.uuid4())
-                sub.params = {"assigned_id": target}  # the create uses the id references now point at
-                sub.headers.pop("if-none-exist", None)
+                key = ("POST", rtype, tuple(sorted(query)))
+                target = targets.get(key) or _match_one(ctx, i, rtype, query, "ifNoneExist")
+                if target is None:
+                    targets[key] = target = str(uuid.uuid4())
+                    sub.params = {"assigned_id": target}  # the create uses the id references now point at
+                    sub.headers.pop("if-none-exist", None)
+                else:
+                    targets[key] = target
+                    sub.method, sub.path, sub.body = "GET", f"{rtype}/{target}", None
             else:
-                sub.method, sub.path, sub.body = "GET", f"{rtype}/{target}", None
+                target = str(uuid.uuid4())
+                sub.params = {"assigned_id": target}
             if full_url:
                 ids[full_url] = f"{rtype}/{target}"
         elif sub.method == "PUT" and "/" not in sub.path and rtype in SERVED:
-            found = _with_index(i, lambda: ctx.repo.match(rtype, sub.query))
-            if len(found) > 1:
-                raise _entry_error(i, PreconditionFailed(
-                    f"The conditional update matched {len(found)} {rtype} resources."))
+            key = ("PUT", rtype, tuple(sorted(sub.query)))
             body_id = sub.body.get("id") if isinstance(sub.body, dict) else None
-            target = found[0] if found else (body_id or str(uuid.uuid4()))
+            target = targets.get(key) or _match_one(ctx, i, rtype, sub.query, "The conditional update") \
+                or (body_id if isinstance(body_id, str) else None) or str(uuid.uuid4())
+            targets[key] = target
             sub.path, sub.query = f"{rtype}/{target}", []
             if isinstance(sub.body, dict):
                 sub.body = {**sub.body, "id": target}
@@ -184,6 +246,27 @@ def _assign_ids(ctx: Context, entries: list[dict], subs: list[FhirRequest]) -> d
         elif full_url and sub.method == "PUT" and sub.path.count("/") == 1:
             ids[full_url] = sub.path
     return ids
+
+
+def _match_one(ctx: Context, index: int, rtype: str, query: list, what: str) -> str | None:
+    found = _with_index(index, lambda: ctx.repo.match(rtype, query))
+    if len(found) > 1:
+        raise _entry_error(index, PreconditionFailed(f"{what} matched {len(found)} {rtype} resources."))
+    return found[0] if found else None
+
+
+def _refuse_overlaps(subs: list[FhirRequest]) -> None:
+    """A transaction writes each resource once (http.html#trules): two writes of one identity fail it."""
+    writer: dict[str, int] = {}
+    for i, sub in enumerate(subs):
+        if sub.method not in ("PUT", "PATCH", "DELETE") or sub.path.count("/") != 1:
+            continue
+        identity = sub.path
+        if identity in writer:
+            raise _entry_error(i, BadRequest(
+                f"Bundle.entry[{i}] writes {identity}, as Bundle.entry[{writer[identity]}] does; "
+                "a transaction may write each resource once.", expression=f"Bundle.entry[{i}].request"))
+        writer[identity] = i
 
 
 def _resolve_references(ctx: Context, node, ids: dict[str, str]):

@@ -7,8 +7,11 @@ import orjson
 from ..errors import BadRequest, NotFound, PreconditionFailed, UnsupportedMediaType
 from ..fhirhttp import FhirRequest, FhirResponse, parse_etag, split_url
 from ..fhirtime import parse_http_date
+from ..limits import check_depth
 from ..validation import validate_resource
 from . import Context, resource_headers, write_response
+
+LAST_VERSION = 2**31 - 1  # versions are stored as 32-bit integers; a larger number names no version
 
 
 def read(ctx: Context, req: FhirRequest) -> FhirResponse:
@@ -21,7 +24,7 @@ def read(ctx: Context, req: FhirRequest) -> FhirResponse:
 
 def vread(ctx: Context, req: FhirRequest) -> FhirResponse:
     vid = req.params["vid"]
-    if not vid.isdigit():
+    if not vid.isdigit() or int(vid) > LAST_VERSION:
         raise NotFound(f"Version '{vid}' is not a version of this server.")
     stored = ctx.repo.vread(req.params["type"], req.params["id"], int(vid))
     headers = resource_headers(stored, ctx.base_url)
@@ -73,7 +76,7 @@ def update(ctx: Context, req: FhirRequest) -> FhirResponse:
 
 def _update(ctx: Context, req: FhirRequest, rtype: str, rid: str, resource: dict) -> FhirResponse:
     if_match = parse_etag(req.header("if-match"))
-    stored, change = ctx.repo.update(rtype, rid, resource, if_match=if_match)
+    stored, change = ctx.repo.update(rtype, rid, resource, if_match=if_match, method=req.method)
     return write_response(ctx, req, stored, change)
 
 
@@ -119,7 +122,7 @@ def _patch(ctx: Context, req: FhirRequest, rtype: str, rid: str) -> FhirResponse
         patched = jsonpatch.JsonPatch(req.body).apply(orjson.loads(current.body))
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, KeyError) as exc:
         raise BadRequest(f"The patch cannot be applied: {exc}") from None
-    resource = validate_resource(patched, expected_type=rtype, expected_id=rid)
+    resource = validate_resource(check_depth(patched, "The patched resource"), expected_type=rtype, expected_id=rid)
     return _update(ctx, req, rtype, rid, resource)
 
 

@@ -15,6 +15,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from ..errors import BadRequest, Invalid, Issue
+from ..limits import check_depth
 from ..resource_types import SERVED, valid_id
 from . import r4_guard
 
@@ -23,7 +24,7 @@ def parse_json(raw: bytes) -> object:
     if not raw or not raw.strip():
         raise BadRequest("The request body is empty; a FHIR JSON resource was expected.")
     try:
-        return orjson.loads(raw)
+        return check_depth(orjson.loads(raw))
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"The request body is not valid JSON: {exc}") from None
 

@@ -1,13 +1,10 @@
 """The `samenzorg` command and a real server process on a free port."""
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
 import requests
+from processes import run_cli, serving
 
 
 def _env(database_url, tmp_path, settings):
@@ -17,10 +14,7 @@ def _env(database_url, tmp_path, settings):
 
 @pytest.fixture
 def run(database_url, tmp_path, settings):
-    def run(*args):
-        return subprocess.run([sys.executable, "-m", "gateway.cli", *args], env=_env(database_url, tmp_path, settings),
-                              capture_output=True, text=True, timeout=120, cwd=tmp_path)
-    return run
+    return lambda *args: run_cli(*args, env=_env(database_url, tmp_path, settings), cwd=tmp_path, timeout=120)
 
 
 @pytest.mark.parametrize("args", [[], ["serve"], ["db", "upgrade"], ["load"], ["token"], ["reindex"], ["import-network"]])
@@ -59,33 +53,10 @@ def test_load_reads_ndjson_and_bundles_and_refuses_bad_files_whole(run, tmp_path
     assert "2 unchanged or updated" in again.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(database_url, tmp_path, settings):
-    port = _free_port()
-    env = _env(database_url, tmp_path, settings)
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--port", str(port), "--workers", "2"],
-                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        else:
-            proc.terminate()
-            pytest.fail(f"server did not start: {proc.communicate(timeout=10)[0]}")
+    with serving(_env(database_url, tmp_path, settings), tmp_path, "--workers", "2") as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def test_a_real_server_process_serves_the_fhir_api(server, mint):

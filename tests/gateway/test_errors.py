@@ -113,10 +113,15 @@ def test_each_request_logs_one_line_without_body_or_token(client, caplog, patien
     assert "Geheimnaam" not in lines[0] and token not in lines[0]
 
 
-def test_an_oversized_body_is_413_and_stores_nothing(client, app):
-    app.config["MAX_CONTENT_LENGTH"] = 1024
+def test_an_oversized_body_is_413_and_stores_nothing(settings, mint):
+    from gateway import create_app
+
+    app = create_app(settings.with_(max_body_bytes=1024))
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {mint('system/*.cruds')}"
     resp = client.post("/fhir/Patient", data=b'{"resourceType": "Patient", "x": "' + b"a" * 4096 + b'"}',
                        headers={"Content-Type": "application/fhir+json"})
     _outcome(resp, 413)
     assert resp.get_json()["issue"][0]["code"] == "too-costly"
     assert _versions(app) == 0
+    app.extensions["samenzorg.engine"].dispose()

@@ -1,11 +1,10 @@
 """Importing care-network documents: $import-network, the CLI, and what carers then see."""
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from processes import run_cli
 from sqlalchemy import func, select
 
 from gateway.storage.tables import resource_history, resources
@@ -135,8 +134,7 @@ def test_cli_import_network_imports_each_file_once(tmp_path, settings, database_
     files = sorted(str(p) for p in NETWORKS.glob("*.json"))
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "gateway.cli", "import-network", *args], env=env,
-                              capture_output=True, text=True, timeout=300)
+        return run_cli("import-network", *args, env=env, timeout=300)
 
     first = run(*files)
     assert first.returncode == 0, first.stderr
