@@ -3,6 +3,7 @@
 It refuses what R4 does not have (R4B-only elements such as an extension's
 `valueCodeableReference`), arrays where R4 has one value and the reverse,
 missing required elements, two values for one choice element, empty values,
+an extension with both or neither of a value and extensions (ext-1),
 primitives that break their R4 rules, codes outside a required value set,
 narrative that breaks txt-1/txt-2, and contained resources that break
 dom-2..dom-5. Each problem is an Issue naming the element's path.
@@ -84,6 +85,8 @@ class _Walk:
         for base, carriers in _CARRIERS.get(key, ()):
             if carriers.isdisjoint(obj):
                 self.issue("required", f"{path}.{base}", f"{key}.{base} is required (R4 4.0.1).")
+        if key == "Extension" and ("value" in chosen) == ("extension" in obj):
+            self.issue("invariant", path, "ext-1: an extension has either a value[x] or extensions, not both.")
 
     def value(self, kind: str, value_set: str | None, name: str, value, path: str) -> None:
         if value is None:

@@ -69,6 +69,12 @@ def test_an_r4b_only_extension_value_is_refused(app, api, name, value):
     _refused(app, api, _with(PATIENT, "extension", ext), f"Patient.extension[0].{name}", code="structure")
 
 
+def test_an_extension_has_a_value_or_extensions_not_both(app, api):
+    both = [{"url": "http://example.org/ext", "valueString": "x", "extension": [{"url": "a", "valueString": "y"}]}]
+    _refused(app, api, _with(PATIENT, "extension", both), "Patient.extension[0]", code="invariant")
+    _refused(app, api, _with(PATIENT, "extension", [{"url": "http://example.org/ext"}]), "Patient.extension[0]")
+
+
 def test_elements_r4_does_not_have_are_refused_anywhere(app, api, patient):
     _refused(app, api, _with(CAREPLAN, "activity.0.detail.doseQuantity2", {"value": 1}),
              "CarePlan.activity[0].detail.doseQuantity2")
