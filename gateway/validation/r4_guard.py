@@ -78,9 +78,10 @@ class _Walk:
             elif not value:
                 self.issue("invalid", where, "Empty arrays are not allowed in FHIR JSON.")
             else:
+                pair = obj.get(name[1:] if name[:1] == "_" else f"_{name}")
                 for i, item in enumerate(value):
-                    if item is None and kind == "Element":
-                        continue  # `_given: [null, {...}]` lines up extensions with values
+                    if item is None and isinstance(pair, list) and i < len(pair) and pair[i] is not None:
+                        continue  # `given: [null, "b"], _given: [{...}, null]` (json.html#primitive)
                     self.value(kind, value_set, name, item, f"{where}[{i}]")
         for base, carriers in _CARRIERS.get(key, ()):
             if carriers.isdisjoint(obj):
