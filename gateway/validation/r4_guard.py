@@ -52,6 +52,7 @@ class _Walk:
             self.issue("invalid", path, "Empty objects are not allowed in FHIR JSON.")
             return
         chosen: dict[str, str] = {}
+        known = True
         for name, value in obj.items():
             if name == skip:
                 continue
@@ -59,6 +60,7 @@ class _Walk:
             spec = table.get(name[1:] if name[:1] == "_" else name)
             if spec is None or (name[:1] == "_" and spec[0] not in primitives.PRIMITIVES):
                 self.issue("structure", where, f"Unknown element '{name}': {key} has no such element in R4 (4.0.1).")
+                known = False
                 continue
             kind, many, value_set, choice = spec
             if choice:
@@ -86,8 +88,8 @@ class _Walk:
         for base, carriers in _CARRIERS.get(key, ()):
             if carriers.isdisjoint(obj):
                 self.issue("required", f"{path}.{base}", f"{key}.{base} is required (R4 4.0.1).")
-        if key == "Extension" and ("value" in chosen) == ("extension" in obj):
-            self.issue("invariant", path, "ext-1: an extension has either a value[x] or extensions, not both.")
+        if key == "Extension" and known and ("value" in chosen) == ("extension" in obj):
+            self.issue("invariant", path, "ext-1: an extension has a value[x] or extensions (not both, not neither).")
 
     def value(self, kind: str, value_set: str | None, name: str, value, path: str) -> None:
         if value is None:
