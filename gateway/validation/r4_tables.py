@@ -31,6 +31,7 @@ REGEX = {
 }
 
 # Dropped, not HL7's (in no differential): Meta.account, Meta.accounts, Meta.author, Meta.compartment, Meta.deleted, Meta.onBehalfOf, Meta.project
+# Taken from the differential, where the packaged snapshot differs: Bundle.entry.response.outcome (type)
 
 # {type or backbone path: {JSON name: (type or backbone path, is array, required value set, choice)}}
 # 'Resource' means any resource, read by its resourceType.
@@ -194,7 +195,7 @@ ELEMENTS = {
         'lastModified': ('instant', False, None, None),
         'location': ('uri', False, None, None),
         'modifierExtension': ('Extension', True, None, None),
-        'outcome': ('OperationOutcome', False, None, None),
+        'outcome': ('Resource', False, None, None),
         'status': ('string', False, None, None),
     },
     'Bundle.entry.search': {
@@ -703,28 +704,6 @@ ELEMENTS = {
         'id': ('string', False, None, None),
         'status': ('code', False, 'http://hl7.org/fhir/ValueSet/narrative-status', None),
     },
-    'OperationOutcome': {
-        'contained': ('Resource', True, None, None),
-        'extension': ('Extension', True, None, None),
-        'id': ('id', False, None, None),
-        'implicitRules': ('uri', False, None, None),
-        'issue': ('OperationOutcome.issue', True, None, None),
-        'language': ('code', False, None, None),
-        'meta': ('Meta', False, None, None),
-        'modifierExtension': ('Extension', True, None, None),
-        'text': ('Narrative', False, None, None),
-    },
-    'OperationOutcome.issue': {
-        'code': ('code', False, 'http://hl7.org/fhir/ValueSet/issue-type', None),
-        'details': ('CodeableConcept', False, None, None),
-        'diagnostics': ('string', False, None, None),
-        'expression': ('string', True, None, None),
-        'extension': ('Extension', True, None, None),
-        'id': ('string', False, None, None),
-        'location': ('string', True, None, None),
-        'modifierExtension': ('Extension', True, None, None),
-        'severity': ('code', False, 'http://hl7.org/fhir/ValueSet/issue-severity', None),
-    },
     'Organization': {
         'active': ('boolean', False, None, None),
         'address': ('Address', True, None, None),
@@ -1127,8 +1106,6 @@ REQUIRED = {
     'Extension': ('url',),
     'Goal': ('lifecycleStatus', 'description', 'subject'),
     'Narrative': ('status', 'div'),
-    'OperationOutcome': ('issue',),
-    'OperationOutcome.issue': ('severity', 'code'),
     'ParameterDefinition': ('use', 'type'),
     'Patient.communication': ('language',),
     'Patient.link': ('other', 'type'),
@@ -1221,12 +1198,6 @@ VALUE_SETS = {
     },
     'http://hl7.org/fhir/ValueSet/identifier-use': {
         'http://hl7.org/fhir/identifier-use': ('official', 'old', 'secondary', 'temp', 'usual'),
-    },
-    'http://hl7.org/fhir/ValueSet/issue-severity': {
-        'http://hl7.org/fhir/issue-severity': ('error', 'fatal', 'information', 'warning'),
-    },
-    'http://hl7.org/fhir/ValueSet/issue-type': {
-        'http://hl7.org/fhir/issue-type': ('business-rule', 'code-invalid', 'conflict', 'deleted', 'duplicate', 'exception', 'expired', 'extension', 'forbidden', 'incomplete', 'informational', 'invalid', 'invariant', 'lock-error', 'login', 'multiple-matches', 'no-store', 'not-found', 'not-supported', 'processing', 'required', 'security', 'structure', 'suppressed', 'throttled', 'timeout', 'too-costly', 'too-long', 'transient', 'unknown', 'value'),
     },
     'http://hl7.org/fhir/ValueSet/link-type': {
         'http://hl7.org/fhir/link-type': ('refer', 'replaced-by', 'replaces', 'seealso'),

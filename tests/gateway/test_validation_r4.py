@@ -69,6 +69,12 @@ def test_an_r4b_only_extension_value_is_refused(app, api, name, value):
     _refused(app, api, _with(PATIENT, "extension", ext), f"Patient.extension[0].{name}", code="structure")
 
 
+def test_an_extension_has_a_value_or_extensions_not_both(app, api):
+    both = [{"url": "http://example.org/ext", "valueString": "x", "extension": [{"url": "a", "valueString": "y"}]}]
+    _refused(app, api, _with(PATIENT, "extension", both), "Patient.extension[0]", code="invariant")
+    _refused(app, api, _with(PATIENT, "extension", [{"url": "http://example.org/ext"}]), "Patient.extension[0]")
+
+
 def test_elements_r4_does_not_have_are_refused_anywhere(app, api, patient):
     _refused(app, api, _with(CAREPLAN, "activity.0.detail.doseQuantity2", {"value": 1}),
              "CarePlan.activity[0].detail.doseQuantity2")
@@ -82,14 +88,15 @@ def test_r4_elements_r4b_dropped_and_primitive_extensions_are_accepted(api):
     assert api.post("Patient", _with(PATIENT, "extension", ext)).status_code == 201
     absent = {"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
                              "valueCode": "unknown"}]}
-    given = _with(PATIENT, "name.0._given", [None, {"id": "g2"}])
-    given["name"][0]["given"].append("Maria")
+    given = _with(PATIENT, "name.0._given", [None, {"id": "g2"}, {"id": "g3"}])
+    given["name"][0]["given"] += ["Maria", None]
     assert api.post("Patient", given | {"_gender": absent}).status_code == 201
 
 
 def test_arrays_choices_and_required_elements_follow_r4(app, api, patient):
     _refused(app, api, _with(PATIENT, "name", {"family": "Jansen"}), "Patient.name", code="structure")
     _refused(app, api, _with(PATIENT, "gender", ["female"]), "Patient.gender")
+    _refused(app, api, _with(PATIENT, "name.0.given", ["Els", None]), "Patient.name[0].given[1]")  # no _given
     _refused(app, api, _with(PATIENT, "deceasedBoolean", False) | {"deceasedDateTime": "2020"},
              "Patient.deceasedDateTime")
     no_intent = {k: v for k, v in CAREPLAN.items() if k != "intent"}
