@@ -119,8 +119,9 @@ def _serve(settings: Settings, verifier: TokenVerifier, engine, path: str) -> Fh
                 repo.flush_audits()
                 return response
         except FhirError:
-            # The request's own work is rolled back; what the repository recorded of it (a
-            # refusal, a failed read) is still written.
+            # The request's own work is rolled back and it disclosed nothing; what the repository
+            # recorded of it as refused (a refusal, a failed read) is still written.
+            repo.discard_disclosures()
             if repo.audits:
                 with conn.begin():
                     repo.flush_audits()

@@ -18,8 +18,17 @@ from .fhirhttp import FhirRequest
 from .interactions import Context
 from .interactions.bundle import process
 from .repository import Repository
+from .validation import parse_json
 from .storage.db import make_engine
 from .storage.tables import resources
+
+
+def _parse(path: Path, raw: bytes) -> object:
+    """JSON from a file, held to the same rules (and limits) as a request body."""
+    try:
+        return parse_json(raw)
+    except BadRequest as exc:
+        raise BadRequest(f"{path}: {exc.diagnostics}") from None
 
 
 def read_bundle(path: Path) -> dict:
@@ -27,14 +36,8 @@ def read_bundle(path: Path) -> dict:
     raw = path.read_bytes()
     if path.suffix == ".ndjson":
         lines = [line for line in raw.splitlines() if line.strip()]
-        try:
-            return _as_transaction([orjson.loads(line) for line in lines])
-        except orjson.JSONDecodeError as exc:
-            raise BadRequest(f"{path}: not NDJSON ({exc})") from None
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"{path}: not JSON ({exc})") from None
+        return _as_transaction([_parse(path, line) for line in lines])
+    data = _parse(path, raw)
     if isinstance(data, dict) and data.get("resourceType") == "Bundle":
         if data.get("type") in ("transaction", "batch"):
             return data
@@ -96,10 +99,7 @@ def import_network_files(settings: Settings, paths: list[Path]):
     engine = make_engine(settings.database_url)
     try:
         for path in paths:
-            try:
-                document = orjson.loads(path.read_bytes())
-            except orjson.JSONDecodeError as exc:
-                raise BadRequest(f"{path}: not JSON ({exc})") from None
+            document = _parse(path, path.read_bytes())
             yield path, in_transaction(settings, engine, lambda ctx: import_network(ctx, document))
     finally:
         engine.dispose()

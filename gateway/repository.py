@@ -349,6 +349,11 @@ class Repository:
                 return [decided]
         return [f"Consent/{c['id']}" for c in self.policy.consents if c.get("status") == "active"]
 
+    def discard_disclosures(self, since: int = 0) -> None:
+        """A rolled-back step disclosed nothing (its answer is an error): drop the disclosures queued
+        since `since`, keep its refusals."""
+        self.audits[since:] = [a for a in self.audits[since:] if a.outcome != audit.SUCCESS]
+
     def flush_audits(self) -> None:
         """Write the pending AuditEvents (in the current transaction)."""
         pending, self.audits = self.audits, []

@@ -152,14 +152,17 @@ def run_batch(ctx: Context, req: FhirRequest, entries: list[dict]) -> list[FhirR
     results: list = [None] * len(entries)
     for i in sorted(range(len(entries)), key=lambda i: _ORDER.get(_method(entries[i]), 9)):
         savepoint = ctx.repo.conn.begin_nested()
+        mark = len(ctx.repo.audits)
         try:
             results[i] = _dispatch(ctx, _entry_request(req, entries[i], i))
             savepoint.commit()
         except FhirError as error:
             savepoint.rollback()
+            ctx.repo.discard_disclosures(mark)
             results[i] = error
         except Exception:
             savepoint.rollback()
+            ctx.repo.discard_disclosures(mark)
             request_id = req.header("x-request-id") or uuid.uuid4().hex
             log.exception("unhandled error in Bundle.entry[%d] (request %s)", i, request_id)
             results[i] = internal_error(request_id)

@@ -6,6 +6,7 @@ client; a hidden id and a missing one do the same work; a carer writes only
 references into the record they may see; fhirUser names a person of this
 server.
 """
+import base64
 import json
 
 import pytest
@@ -277,3 +278,22 @@ def test_a_malformed_fhir_user_is_refused(mint, anonymous):
         assert resp.status_code in (401, 403), user
         assert resp.get_json()["resourceType"] == "OperationOutcome"
 
+
+
+def test_a_failed_batch_entry_or_transaction_records_no_disclosure(record, as_):
+    # The GP reads Anna's plan, then the entry fails (If-Match on a stale version): nothing was
+    # disclosed by that entry, so only the refusal-free reads that succeeded are on record.
+    gp = as_("Practitioner/huisarts-anna")
+    patch = base64.b64encode(b'[{"op": "test", "path": "/status", "value": "revoked"}]').decode()
+    batch = {"resourceType": "Bundle", "type": "batch", "entry": [
+        {"request": {"method": "PATCH", "url": "CarePlan/plan-anna"},
+         "resource": {"resourceType": "Binary", "contentType": "application/json-patch+json", "data": patch}},
+        {"request": {"method": "GET", "url": "CareTeam/team-anna"}}]}
+    resp = gp.post("", batch)
+    assert [e["response"]["status"][:3] for e in resp.get_json()["entry"]] == ["400", "200"]
+    events = _audits(record, agent="Practitioner/huisarts-anna")
+    assert [(e["subtype"][0]["code"], e["outcome"]) for e in events] == [("read", "0")]
+    assert "plan-anna" not in json.dumps(events)
+    transaction = {**batch, "type": "transaction"}
+    assert gp.post("", transaction).status_code == 400
+    assert len(_audits(record, agent="Practitioner/huisarts-anna")) == 1
