@@ -14,7 +14,7 @@ from .dates import within
 from .expr import (TRUE, AuthoredBy, DataDateIn, Expr, HasCode, HasSecurity, IdIn,
                    ReferencedBy, References, TypeIn, all_of, any_of)
 from .model import AccessRequest, Coding
-from .provisions import OPT_OUT, NotUnderstood, Provision, parse_consent, read_header
+from .provisions import CRITERIA, OPT_OUT, NotUnderstood, Provision, parse_consent, read_header
 
 # Above any real provision: a Consent we cannot read, or a blanket opt-out, must win.
 TOP = (1_000_000, 0)
@@ -84,7 +84,8 @@ def _how_read(ref: str, node: Provision) -> Iterator[str]:
         elif u.kind == "type":
             how = "it is read as a deny; the permits under it grant nothing"
         else:
-            how = (f"this deny applies as if its {u.kind} matched; the permits under it grant nothing "
+            as_if = f"its {u.kind} matched" if u.kind in CRITERIA else f"{u.kind} were not there"
+            how = (f"this deny applies as if {as_if}; the permits under it grant nothing "
                    "(the denies under it still apply)")
         yield f"{ref} {u.where} not understood ({u.why}): {how}"
     for child in node.children:

@@ -13,7 +13,7 @@ with holes.
 import itertools
 from datetime import datetime, timedelta, timezone
 
-from consent_builders import ACTION, COD472, EXTRA, OWN_ACTION, RT
+from consent_builders import ACTION, COD472, EXTRA, RT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
