@@ -1,9 +1,14 @@
-"""FHIR date / dateTime / Period as ranges of instants.
+"""FHIR date / dateTime / Period as ranges of instants, and the one time-zone rule.
 
 A FHIR partial date is a range ("2027-03-01" is that whole day), so an
-inclusive Period end of "2027-03-01" holds until the next midnight. Dates
-carry no timezone in FHIR; we read them in Dutch local time, where the
-clients and their carers live.
+inclusive Period end of "2027-03-01" holds until the next midnight.
+
+The time-zone rule, for the whole service (consent here; search values,
+search index rows and `_since` in the gateway, which import it): a date, or
+a time without a zone, is read in Dutch local time — Europe/Amsterdam, with
+summer time — where the clients and their carers live. FHIR search says the
+same: a value without a zone is in the server's local time. A time with a
+zone (or Z) means exactly that instant. Everything is compared in UTC.
 """
 from __future__ import annotations
 
@@ -54,21 +59,30 @@ def parse_range(value: object) -> tuple[datetime, datetime]:
     return _midnight(date(year, 1, 1)), _midnight(date(year + 1, 1, 1))
 
 
-def _midnight(day: date) -> datetime:
-    # In UTC: Python compares and subtracts datetimes sharing one tzinfo by
-    # wall clock, which is wrong across a DST change; UTC is also what SQL stores.
+def local_to_utc(wall: datetime) -> datetime:
+    """A wall-clock time without zone (naive), read in Dutch local time, as an aware UTC instant.
+
+    In UTC because Python compares and subtracts datetimes sharing one tzinfo
+    by wall clock, which is wrong across a DST change; UTC is also what SQL
+    stores. OverflowError within hours of datetime.min/max."""
     if LOCAL_TZ is not None:
-        return datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ).astimezone(timezone.utc)
-    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc) - _eu_offset(day)
+        return wall.replace(tzinfo=LOCAL_TZ).astimezone(timezone.utc)
+    return (wall - _eu_offset(wall)).replace(tzinfo=timezone.utc)
 
 
-def _eu_offset(day: date) -> timedelta:
-    """CET/CEST at local midnight of `day` (EU rule since 1996; the switches
-    happen at night, never at midnight)."""
-    def last_sunday(month: int) -> date:
-        last = date(day.year, month, 31)
-        return last - timedelta(days=(last.weekday() + 1) % 7)
-    summer = last_sunday(3) < day <= last_sunday(10)
+def _midnight(day: date) -> datetime:
+    return local_to_utc(datetime(day.year, day.month, day.day))
+
+
+def _eu_offset(wall: datetime) -> timedelta:
+    """CET/CEST by the EU rule since 1996: summer time from 01:00 UTC on the last
+    Sunday of March to 01:00 UTC on the last Sunday of October. (Only within
+    the switch hours themselves may this differ from the tz database.)"""
+    def switch(month: int) -> datetime:
+        last = date(wall.year, month, 31)
+        sunday = last - timedelta(days=(last.weekday() + 1) % 7)
+        return datetime(sunday.year, sunday.month, sunday.day, 1)
+    summer = switch(3) <= wall - timedelta(hours=1) < switch(10)
     return timedelta(hours=2 if summer else 1)
 
 

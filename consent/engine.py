@@ -30,12 +30,13 @@ def _decide(consents, request, resource) -> tuple[Decision, list[Rule]]:
     facts = resource if isinstance(resource, ResourceFacts) else facts_of(resource)
     read = readings(consents, request)
     notes = tuple(sorted(r.note for r in read))
+    unknown = tuple(sorted(line for r in read for line in r.not_understood))
     target = facts.id or facts.type
     matching = sorted((rule for r in read for rule in r.rules if evaluate(rule.data, facts)), key=_order)
     if not matching:
         reason = (f"deny: no applicable consent permits {request.actor} to "
                   f"{request.action[1]} {target}")
-        return Decision("deny", reason, None, None, notes), []
+        return Decision("deny", reason, None, None, notes, unknown), []
     top = max(r.specificity for r in matching)
     best = [r for r in matching if r.specificity == top]
     denies = [r for r in best if r.type == "deny"]
@@ -46,7 +47,7 @@ def _decide(consents, request, resource) -> tuple[Decision, list[Rule]]:
     outvoted = len(best) - len(denies) if denies else 0
     if outvoted:
         reason += f"; deny wins over {outvoted} permit(s) of equal specificity"
-    return Decision(winner.type, reason, winner.consent, winner.path, notes), matching
+    return Decision(winner.type, reason, winner.consent, winner.path, notes, unknown), matching
 
 
 def decide(consents: Iterable[dict], request: AccessRequest,
@@ -57,10 +58,11 @@ def decide(consents: Iterable[dict], request: AccessRequest,
 
 def explain(consents: Iterable[dict], request: AccessRequest,
             resource: dict | ResourceFacts) -> list[str]:
-    """Lines for $evaluate: the decision, every provision that matched, and
-    what each Consent meant for this request (incl. why it did not apply)."""
+    """Lines for $evaluate: the decision, every provision that matched, what
+    each Consent meant for this request (incl. why it did not apply), and
+    what was not understood and how it was read."""
     decision, matching = _decide(list(consents), request, resource)
     lines = [decision.reason]
     lines += [f"matched: {r.consent} {r.path or '(policy)'} {r.type} ({_specificity(r)}): {r.why}"
               for r in matching]
-    return lines + list(decision.notes)
+    return lines + list(decision.notes) + list(decision.not_understood)

@@ -25,6 +25,24 @@ PATIENT_PRIVACY: Coding = (SCOPE_SYSTEM, "patient-privacy")
 ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 
 COD472 = "urn:oid:2.16.840.1.113883.2.4.3.11.22.472"
+ZIB_EXTRA_ROLES = "urn:oid:2.16.840.1.113883.2.4.3.11.60.40.4.23.1"
+NETWORK_ROLE_SYSTEM = "https://samenzorg.nl/fhir/CodeSystem/network-role"
+_HL7 = "http://terminology.hl7.org/CodeSystem/"
+_OURS = "https://samenzorg.nl/fhir/CodeSystem/"
+
+# Code systems a criterion's codings are read in, by system prefix. The engine
+# compares codings exactly, which means what the client meant only when the
+# values it is compared with (RelatedPerson.relationship, the request's
+# purpose, meta.security, the resource's codes) come from the same systems. A
+# coding in any other system is not understood (README "Fail closed, narrowly").
+KNOWN_SYSTEMS: dict[str, tuple[str, ...]] = {
+    # RelatedPerson.relationship: zib RelatieCodelijst / Vektis, FHIR's binding, ours
+    "role": (COD472, ZIB_EXTRA_ROLES, _HL7 + "v3-RoleCode", _HL7 + "v2-0131", NETWORK_ROLE_SYSTEM),
+    "purpose": (_HL7 + "v3-ActReason",),           # R4 PurposeOfUse
+    "securityLabel": (_HL7 + "v3-", _OURS),        # R4 All Security Labels: v3 systems only
+    "code": ("http://snomed.info/sct", "http://loinc.org", _HL7,
+             "urn:oid:2.16.840.1.113883.2.4.", _OURS),  # Dutch national OIDs (zib, Vektis)
+}
 
 
 def normalize_coding(system: str, code: str) -> Coding:
@@ -109,6 +127,7 @@ class Decision:
     consent: str | None = None       # "Consent/<id>" that decided
     provision: str | None = None     # e.g. "provision.provision[1]"
     notes: tuple[str, ...] = field(default=())  # why other consents did not decide
+    not_understood: tuple[str, ...] = field(default=())  # what was not understood, and how it was read
 
     @property
     def permitted(self) -> bool:

@@ -1,9 +1,13 @@
-"""Reading a FHIR R4 Consent: either fully understood, or not at all.
+"""Reading a FHIR R4 Consent: what it says, and which parts of it we cannot read.
 
 `parse_consent` checks every part of a Consent against what this engine
-knows and turns it into `Provision` values; anything it does not know raises
-`NotUnderstood`, which the engine turns into a deny (fail closed). Parsing
-looks only at the Consent, never at a request, so it could be cached.
+knows and turns it into `Provision` values. A part of a provision it does
+not know is recorded on that provision as an `Unknown` (the rules decide what
+that means: README "Fail closed, narrowly"); a Consent whose whole shape is
+unreadable (root provision type or period, the provision structure, a
+Consent-level modifierExtension) raises `NotUnderstood`, which the engine
+turns into a deny of everything. Parsing looks only at the Consent, never at
+a request, so it could be cached.
 """
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from .dates import parse_period, parse_range
-from .model import (ACT_CODE_SYSTEM, KNOWN_ACTIONS, Coding, DateRange, normalize_coding,
+from .model import (ACT_CODE_SYSTEM, KNOWN_ACTIONS, KNOWN_SYSTEMS, Coding, DateRange, normalize_coding,
                     normalize_ref)
 
 
@@ -35,6 +39,14 @@ CRITERIA = ("period", "actor", "action", "purpose", "class", "code", "securityLa
 
 
 @dataclass(frozen=True)
+class Unknown:
+    """One part of a provision this engine does not understand."""
+    where: str      # element path, e.g. provision.provision[1].action[0]
+    why: str
+    kind: str       # the criterion it sits in ("action", ...), the unknown element's name, or "type"
+
+
+@dataclass(frozen=True)
 class Actor:
     reference: str | None   # when set, it alone identifies the actor
     roles: frozenset[Coding]
@@ -43,8 +55,8 @@ class Actor:
 @dataclass(frozen=True)
 class Provision:
     path: str
-    type: str
-    criteria: frozenset[str]           # which criteria this provision sets
+    type: str                          # "permit" | "deny" (an unknown type is read as deny)
+    criteria: frozenset[str]           # which criteria this provision sets, understood or not
     period: DateRange | None = None
     actors: tuple[Actor, ...] = ()
     actions: frozenset[Coding] = frozenset()
@@ -55,6 +67,11 @@ class Provision:
     data_period: DateRange | None = None
     data: tuple[tuple[str, str], ...] = ()    # (meaning, reference)
     children: tuple["Provision", ...] = ()
+    unknown: tuple[Unknown, ...] = ()  # what in this provision is not understood
+
+    def understood(self, kind: str) -> bool:
+        """This provision sets criterion `kind` and we can read it."""
+        return kind in self.criteria and all(u.kind != kind for u in self.unknown)
 
 
 @dataclass(frozen=True)
@@ -97,6 +114,12 @@ def _concept(value: object, where: str) -> list[Coding]:
     return [_coding(c, f"{where}.coding[{i}]") for i, c in enumerate(_list(codings, where))]
 
 
+def _known(coding: Coding, kind: str, where: str) -> Coding:
+    if not coding[0].startswith(KNOWN_SYSTEMS[kind]):
+        raise NotUnderstood(where, f"{kind} code system {coding[0]} is not one this engine reads")
+    return coding
+
+
 def _reference(value: object, where: str) -> str:
     ref = _obj(value, where).get("reference")
     if not isinstance(ref, str) or not ref:
@@ -115,7 +138,8 @@ def _actor(value: object, where: str) -> Actor:
         return Actor(_reference(actor["reference"], f"{where}.reference"), frozenset())
     if "role" not in actor:
         raise NotUnderstood(where, "an actor needs a reference or a role")
-    return Actor(None, frozenset(_concept(actor["role"], f"{where}.role")))
+    return Actor(None, frozenset(_known(c, "role", f"{where}.role")
+                                 for c in _concept(actor["role"], f"{where}.role")))
 
 
 def _action(value: object, where: str) -> list[Coding]:
@@ -159,41 +183,69 @@ def _period(value: object, where: str) -> DateRange:
         raise NotUnderstood(where, f"malformed period ({exc})") from None
 
 
-def _each(node: dict, key: str, where: str, read) -> list:
-    return [read(v, f"{where}.{key}[{i}]") for i, v in enumerate(_list(node[key], f"{where}.{key}"))]
+def _each(value: object, where: str, read) -> list:
+    return [read(v, f"{where}[{i}]") for i, v in enumerate(_list(value, where))]
 
 
-def parse_provision(value: object, where: str) -> Provision:
-    node = _obj(value, where)
-    unknown = set(node) - _PROVISION_KEYS - {"modifierExtension"}
-    if unknown:
-        raise NotUnderstood(where, f"unknown elements {sorted(unknown)}")
-    if node.get("type") not in ("permit", "deny"):
-        raise NotUnderstood(where, f"provision.type must be permit or deny, not {node.get('type')!r}")
-    fields: dict = {"criteria": frozenset(k for k in CRITERIA if k in node)}
-    if "period" in node:
-        fields["period"] = _period(node["period"], f"{where}.period")
-    if "dataPeriod" in node:
-        fields["data_period"] = _period(node["dataPeriod"], f"{where}.dataPeriod")
-    if "actor" in node:
-        fields["actors"] = tuple(_each(node, "actor", where, _actor))
-    if "action" in node:
-        fields["actions"] = frozenset(c for cs in _each(node, "action", where, _action) for c in cs)
-    if "purpose" in node:
-        fields["purposes"] = frozenset(_each(node, "purpose", where, _coding))
-    if "class" in node:
-        fields["classes"] = frozenset(_each(node, "class", where, _class))
-    if "code" in node:
-        fields["codes"] = frozenset(c for cs in _each(node, "code", where, _concept) for c in cs)
-    if "securityLabel" in node:
-        fields["security"] = frozenset(_each(node, "securityLabel", where, _coding))
-    if "data" in node:
-        fields["data"] = tuple(_each(node, "data", where, _data))
+def _codings(kind: str, concept: bool):
+    """A reader for a list of Codings (or of CodeableConcepts) in one of `kind`'s known systems."""
+    def read(value: object, where: str) -> frozenset[Coding]:
+        def one(item: object, at: str) -> list[Coding]:
+            return [_known(c, kind, at) for c in (_concept(item, at) if concept else [_coding(item, at)])]
+        return frozenset(c for cs in _each(value, where, one) for c in cs)
+    return read
+
+
+# Criterion -> (Provision field, how to read the element's value).
+_READERS = {
+    "period": ("period", _period),
+    "dataPeriod": ("data_period", _period),
+    "actor": ("actors", lambda v, w: tuple(_each(v, w, _actor))),
+    "action": ("actions", lambda v, w: frozenset(c for cs in _each(v, w, _action) for c in cs)),
+    "purpose": ("purposes", _codings("purpose", concept=False)),
+    "class": ("classes", lambda v, w: frozenset(_each(v, w, _class))),
+    "code": ("codes", _codings("code", concept=True)),
+    "securityLabel": ("security", _codings("securityLabel", concept=False)),
+    "data": ("data", lambda v, w: tuple(_each(v, w, _data))),
+}
+
+
+def parse_provision(value: object, where: str, *, root: bool = False) -> Provision:
+    """One provision and its sub-provisions. What cannot be read in a criterion
+    is recorded as an Unknown; a shape we cannot walk raises NotUnderstood, as
+    do an unknown type or period at the root (they say what the whole Consent is)."""
+    if not isinstance(value, dict):
+        raise NotUnderstood(where, "expected an object")
+    unknown: list[Unknown] = []
+    for key in sorted(set(value) - _PROVISION_KEYS):
+        if key == "modifierExtension":
+            if value[key]:
+                unknown.append(Unknown(f"{where}.{key}", "a modifierExtension this engine does not know", key))
+        else:
+            unknown.append(Unknown(f"{where}.{key}", "an element a provision does not have", key))
+    mode = value.get("type")
+    if mode not in ("permit", "deny"):
+        why = f"provision.type must be permit or deny, not {mode!r}"
+        if root:
+            raise NotUnderstood(f"{where}.type", why)
+        unknown.append(Unknown(f"{where}.type", why, "type"))
+        mode = "deny"
+    fields: dict = {}
+    for kind, (field, read) in _READERS.items():
+        if kind in value:
+            try:
+                fields[field] = read(value[kind], f"{where}.{kind}")
+            except NotUnderstood as exc:
+                if root and kind == "period":
+                    raise
+                unknown.append(Unknown(exc.where, exc.why, kind))
     children = ()
-    if "provision" in node:
+    if "provision" in value:
         children = tuple(parse_provision(v, f"{where}.provision[{i}]")
-                         for i, v in enumerate(_list(node["provision"], f"{where}.provision")))
-    return Provision(path=where, type=node["type"], children=children, **fields)
+                         for i, v in enumerate(_list(value["provision"], f"{where}.provision")))
+    criteria = frozenset(k for k in CRITERIA if k in value) | {u.kind for u in unknown if u.kind != "type"}
+    return Provision(path=where, type=mode, criteria=criteria, children=children, unknown=tuple(unknown),
+                     **fields)
 
 
 def _scope_is_privacy(consent: dict) -> bool:
@@ -239,7 +291,7 @@ def parse_consent(consent: dict, header: ParsedConsent) -> ParsedConsent:
     for coding in rule.get("coding", []) if isinstance(rule, dict) else []:
         if isinstance(coding, dict) and coding.get("system") == ACT_CODE_SYSTEM:
             policy.add(coding.get("code"))
-    root = parse_provision(consent["provision"], "provision") if "provision" in consent else None
+    root = parse_provision(consent["provision"], "provision", root=True) if "provision" in consent else None
     if root is not None and root.type == "permit" and policy & OPT_OUT:
         # Which one did the client mean? We cannot know, so we do not guess.
         raise NotUnderstood("provision.type", "a permit base rule contradicts the opt-out policyRule")

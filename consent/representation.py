@@ -11,9 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from .dates import parse_period, within
-from .model import COD472, normalize_coding, normalize_ref
-
-NETWORK_ROLE_SYSTEM = "https://samenzorg.nl/fhir/CodeSystem/network-role"
+from .model import COD472, NETWORK_ROLE_SYSTEM, normalize_coding, normalize_ref
 
 LEGAL_REPRESENTATIVE_ROLES = frozenset({
     (COD472, "03"),   # curator
@@ -29,10 +27,11 @@ def is_legal_representative(related_person: dict, patient_ref: str,
     """True only for an active RelatedPerson of `patient_ref`, within its
     period at `now` (default: the current time), holding a legal-representative role.
 
-    `active` must be explicitly true: this grants patient-level rights."""
+    No `active` element means active (FHIR: absent is not false); any value
+    but `true` (false, or something that is not a boolean) means not active."""
     if not isinstance(related_person, dict) or related_person.get("resourceType") != "RelatedPerson":
         return False
-    if related_person.get("active") is not True:
+    if related_person.get("active", True) is not True:
         return False
     patient = related_person.get("patient")
     ref = patient.get("reference") if isinstance(patient, dict) else None

@@ -14,7 +14,7 @@ from .dates import within
 from .expr import (TRUE, AuthoredBy, DataDateIn, Expr, HasCode, HasSecurity, IdIn,
                    ReferencedBy, References, TypeIn, all_of, any_of)
 from .model import AccessRequest, Coding
-from .provisions import OPT_OUT, NotUnderstood, Provision, parse_consent, read_header
+from .provisions import CRITERIA, OPT_OUT, NotUnderstood, Provision, parse_consent, read_header
 
 # Above any real provision: a Consent we cannot read, or a blanket opt-out, must win.
 TOP = (1_000_000, 0)
@@ -40,6 +40,7 @@ class Reading:
     consent: str
     rules: tuple[Rule, ...]
     note: str
+    not_understood: tuple[str, ...] = ()  # what was not understood and how it was read
 
 
 def read_for(consent: object, request: AccessRequest) -> Reading:
@@ -58,8 +59,8 @@ def read_for(consent: object, request: AccessRequest) -> Reading:
         parsed = parse_consent(consent, header)  # type: ignore[arg-type]
     except NotUnderstood as exc:
         why = f"not understood at {exc.where}: {exc.why}"
-        return Reading(ref, (Rule(ref, exc.where, "deny", TOP, TRUE, why),),
-                       f"{ref} is {why}; it denies every request for this patient until corrected")
+        how = f"{ref} is {why}; it denies every request for this patient until corrected"
+        return Reading(ref, (Rule(ref, exc.where, "deny", TOP, TRUE, why),), how, (how,))
     if parsed.root is None:
         if parsed.policy & OPT_OUT:
             why = "opt-out policy without provisions: nobody may see anything"
@@ -67,21 +68,41 @@ def read_for(consent: object, request: AccessRequest) -> Reading:
         return Reading(ref, (), f"{ref} grants nothing: it has no provision, and an opt-in "
                                 "without provisions names nobody")
     rules = tuple(_walk(ref, parsed.root, (), request))
+    unknown = tuple(_how_read(ref, parsed.root))
     if rules:
         paths = ", ".join(f"{r.path} ({r.type})" for r in rules)
-        return Reading(ref, rules, f"{ref} applies to this request through {paths}")
+        return Reading(ref, rules, f"{ref} applies to this request through {paths}", unknown)
     return Reading(ref, (), f"{ref} has no provision for {request.actor} doing "
-                            f"{request.action[1]} at {request.now.isoformat()}")
+                            f"{request.action[1]} at {request.now.isoformat()}", unknown)
+
+
+def _how_read(ref: str, node: Provision) -> Iterator[str]:
+    """One line per part of the tree that is not understood, saying how it is read."""
+    for u in node.unknown:
+        if node.type == "permit":
+            how = "this permit grants nothing, nor do the permits under it"
+        elif u.kind == "type":
+            how = "it is read as a deny; the permits under it grant nothing"
+        else:
+            as_if = f"its {u.kind} matched" if u.kind in CRITERIA else f"{u.kind} were not there"
+            how = (f"this deny applies as if {as_if}; the permits under it grant nothing "
+                   "(the denies under it still apply)")
+        yield f"{ref} {u.where} not understood ({u.why}): {how}"
+    for child in node.children:
+        yield from _how_read(ref, child)
 
 
 def _walk(ref: str, node: Provision, ancestors: tuple[Provision, ...],
           request: AccessRequest) -> Iterator[Rule]:
     path = (*ancestors, node)
     mode = node.type
-    # A permit must name who it grants to (here or in an ancestor): "anyone" is
-    # never what a client means for their informal network.
-    named = mode == "deny" or any("actor" in n.criteria for n in path)
-    if named and all(_request_matches(n, mode, request) for n in path):
+    # A permit grants nothing when any part of it, or of a provision it sits in,
+    # is not understood; a deny reads what it does not understand as matching
+    # (the Unknown criteria are skipped below). A permit must also name who it
+    # grants to (here or in an ancestor): "anyone" is never what a client means
+    # for their informal network.
+    grants = not any(n.unknown for n in path) and any("actor" in n.criteria for n in path)
+    if (mode == "deny" or grants) and all(_request_matches(n, mode, request) for n in path):
         criteria = frozenset().union(*(n.criteria for n in path))
         yield Rule(ref, node.path, mode, (len(ancestors), len(criteria)),
                    all_of(*(_data_condition(n, mode) for n in path)), describe(node))
@@ -92,13 +113,13 @@ def _walk(ref: str, node: Provision, ancestors: tuple[Provision, ...],
 def _request_matches(node: Provision, mode: str, request: AccessRequest) -> bool:
     if node.period is not None and not within(request.now, node.period):
         return False
-    if "actor" in node.criteria and not any(
+    if node.understood("actor") and not any(
             a.reference == request.actor if a.reference is not None else a.roles & request.actor_roles
             for a in node.actors):
         return False
-    if "action" in node.criteria and request.action not in node.actions:
+    if node.understood("action") and request.action not in node.actions:
         return False
-    if "purpose" in node.criteria:
+    if node.understood("purpose"):
         # An unstated purpose: permits cannot rely on it, denies still cover it.
         if request.purpose is None:
             return mode == "deny"
@@ -126,16 +147,16 @@ def _data_item(meaning: str, ref: str, mode: str) -> Expr:
 
 def _data_condition(node: Provision, mode: str) -> Expr:
     parts: list[Expr] = []
-    if "class" in node.criteria:
+    if node.understood("class"):
         parts.append(TypeIn(node.classes))
-    if "code" in node.criteria:
+    if node.understood("code"):
         parts.append(any_of(*(HasCode(s, c) for s, c in sorted(node.codes))))
-    if "securityLabel" in node.criteria:
+    if node.understood("securityLabel"):
         parts.append(any_of(*(_security(label) for label in sorted(node.security))))
     if node.data_period is not None:
         # Permits cover only what surely lies inside; denies anything that may.
         parts.append(DataDateIn(node.data_period.start, node.data_period.end, strict=mode == "permit"))
-    if "data" in node.criteria:
+    if node.understood("data"):
         parts.append(any_of(*(_data_item(m, r, mode) for m, r in sorted(node.data))))
     return all_of(*parts) if parts else TRUE
 
@@ -147,20 +168,22 @@ def _codes(codings) -> str:
 def describe(node: Provision) -> str:
     """One line for people: what this provision says on its own."""
     bits = [node.type]
+    if node.unknown:
+        bits.append("not understood: " + ", ".join(sorted({u.kind for u in node.unknown})))
     if not node.criteria:
         bits.append("with no criteria of its own")
     if node.actors:
         bits.append("for " + " or ".join(a.reference or f"anyone with role {_codes(a.roles)}"
                                          for a in node.actors))
-    if "action" in node.criteria:
+    if node.understood("action"):
         bits.append("action " + " or ".join(c for _, c in sorted(node.actions)))
-    if "purpose" in node.criteria:
+    if node.understood("purpose"):
         bits.append("purpose " + _codes(node.purposes))
-    if "class" in node.criteria:
+    if node.understood("class"):
         bits.append("class " + " or ".join(sorted(node.classes)))
-    if "code" in node.criteria:
+    if node.understood("code"):
         bits.append("code " + _codes(node.codes))
-    if "securityLabel" in node.criteria:
+    if node.understood("securityLabel"):
         bits.append("security label " + _codes(node.security))
     for name, rng in (("period", node.period), ("data period", node.data_period)):
         if rng is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 
+from consent.dates import local_to_utc
+
 
 def now() -> datetime:
     # Millisecond precision: what FHIR clients round-trip reliably, and what
@@ -33,11 +35,18 @@ def parse_http_date(value: str) -> datetime | None:
 
 
 def parse_instant(value: str) -> datetime | None:
-    """A FHIR instant or dateTime (as in `_since`), to naive UTC; None when malformed."""
+    """A FHIR instant or dateTime (as in `_since`), to naive UTC; None when malformed.
+
+    A bare date is its first instant in Dutch local time (the one rule, consent.dates)."""
     try:
         t = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
     if t.tzinfo is None:
-        return None if "T" in value else t
+        if "T" in value:
+            return None
+        try:
+            t = local_to_utc(t)
+        except OverflowError:
+            return None
     return t.astimezone(timezone.utc).replace(tzinfo=None)

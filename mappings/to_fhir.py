@@ -145,6 +145,9 @@ class _Bundler:
         res = {"resourceType": "RelatedPerson"}
         _put(res, "extension", extensions)
         res["identifier"] = [self.idents["member", m["id"]]]
+        # Always true: membership ends with its period, which the gateway checks
+        # at every request; the Bundle must not depend on the day of the import.
+        res["active"] = True
         res["patient"] = self.ref("client", self.doc["client"]["id"])
         _put(res, "relationship", relationship)
         res["name"] = _name(m["name"])

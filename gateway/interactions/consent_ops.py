@@ -93,6 +93,8 @@ def evaluate(ctx: Context, req: FhirRequest) -> FhirResponse:
         parts.append({"name": "consent", "valueReference": {"reference": decision.consent}})
     if decision.provision and not outside:
         parts.append({"name": "provision", "valueString": decision.provision})
+    # What in the client's Consents the engine could not read, and how it read it.
+    parts += [{"name": "notUnderstood", "valueString": line} for line in decision.not_understood]
     parts += [{"name": "explanation", "valueString": line}
               for line in consent.explain(target.consents, target.request(_ACTIONS[action_code]), resource)]
     return FhirResponse(200, orjson.dumps({"resourceType": "Parameters", "parameter": parts}))

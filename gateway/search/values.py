@@ -10,6 +10,8 @@ import re
 import unicodedata
 from datetime import datetime, timedelta, timezone
 
+from consent.dates import local_to_utc
+
 STRING_MAX = 255  # idx_string.value_norm, idx_token.* columns
 URI_MAX = 512  # idx_uri.uri
 ID_MAX = 64  # idx_reference.target_type / target_id
@@ -41,9 +43,9 @@ def date_range(value: str) -> tuple[datetime | None, datetime | None] | None:
     """The instant range [low, high) a FHIR date/dateTime/instant covers, naive UTC.
 
     Precision sets the width: "2026" is the whole year, "2026-03" the month,
-    "2026-03-05T10:00" the minute. A value without a time zone is taken as
-    UTC (the server's zone); a time zone is honoured. None when malformed.
-    An upper bound past year 9999 is open (None).
+    "2026-03-05T10:00" the minute. A value without a time zone is read in
+    Dutch local time (the one rule, consent.dates); a time zone is honoured.
+    None when malformed. An upper bound past year 9999 is open (None).
     """
     if not isinstance(value, str):
         return None
@@ -54,17 +56,15 @@ def date_range(value: str) -> tuple[datetime | None, datetime | None] | None:
     try:
         year = int(g["y"])
         if g["m"] is None:
-            low = datetime(year, 1, 1)
-            return low, _safe(lambda: datetime(year + 1, 1, 1))
+            return _local(datetime(year, 1, 1)), _safe(lambda: _local(datetime(year + 1, 1, 1)))
         month = int(g["m"])
         if g["d"] is None:
-            low = datetime(year, month, 1)
-            return low, _safe(lambda: datetime(year + month // 12, month % 12 + 1, 1))
-        day = int(g["d"])
+            return (_local(datetime(year, month, 1)),
+                    _safe(lambda: _local(datetime(year + month // 12, month % 12 + 1, 1))))
+        day = datetime(year, month, int(g["d"]))
         if g["H"] is None:
-            low = datetime(year, month, day)
-            return low, _safe(lambda: low + timedelta(days=1))
-        low = datetime(year, month, day, int(g["H"]), int(g["M"]))
+            return _local(day), _safe(lambda: _local(day + timedelta(days=1)))
+        low = day.replace(hour=int(g["H"]), minute=int(g["M"]))
         width = timedelta(minutes=1)
         if g["S"] is not None:
             low = low.replace(second=int(g["S"]))
@@ -74,7 +74,9 @@ def date_range(value: str) -> tuple[datetime | None, datetime | None] | None:
                 low = low.replace(microsecond=int(digits.ljust(6, "0")))
                 width = timedelta(microseconds=10 ** (6 - len(digits)))
         tz = g["tz"]
-        if tz and tz != "Z":
+        if not tz:
+            low = _local(low)
+        elif tz != "Z":
             # A "+" in a query string arrives as a space when not percent-encoded.
             sign = -1 if tz[0] == "-" else 1
             offset = timedelta(hours=int(tz[1:3]), minutes=int(tz[4:6])) * sign
@@ -82,6 +84,16 @@ def date_range(value: str) -> tuple[datetime | None, datetime | None] | None:
         return low, _safe(lambda: low + width)
     except (ValueError, OverflowError):
         return None
+
+
+def _local(wall: datetime) -> datetime:
+    """Dutch local wall-clock time as naive UTC; the first day of year 1 starts at datetime.min."""
+    try:
+        return local_to_utc(wall).replace(tzinfo=None)
+    except OverflowError:
+        if wall.year == 1:
+            return datetime.min
+        raise
 
 
 def _safe(make):

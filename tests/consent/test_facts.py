@@ -89,12 +89,14 @@ def test_partial_dates_cover_their_whole_span_in_dutch_time():
     assert goal.data_date.end - goal.data_date.start == timedelta(hours=25)
 
 
-def test_dutch_midnights_are_right_without_a_timezone_database():
-    from datetime import date
+def test_dutch_local_time_is_right_without_a_timezone_database():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
 
     import consent.dates as dates
-    day = date(2026, 3, 29)  # clocks go forward that night
-    assert dates._eu_offset(day) == timedelta(hours=1)
-    assert dates._eu_offset(day + timedelta(days=1)) == timedelta(hours=2)
-    assert dates._eu_offset(date(2026, 10, 25)) == timedelta(hours=2)
-    assert dates._eu_offset(date(2026, 10, 26)) == timedelta(hours=1)
+    amsterdam = ZoneInfo("Europe/Amsterdam")
+    for year in (1996, 2026, 2027, 2040):
+        for day in range(366):
+            for hour in (0, 12, 23):
+                wall = datetime(year, 1, 1, hour) + timedelta(days=day)
+                assert dates._eu_offset(wall) == wall.replace(tzinfo=amsterdam).utcoffset(), wall

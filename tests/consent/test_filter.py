@@ -31,9 +31,9 @@ def test_unconditional_grant_is_authorized():
 
 
 def test_deny_exception_appears_negated():
-    label = {"system": "urn:x", "code": "hidden"}
+    label = {"system": "https://samenzorg.nl/fhir/CodeSystem/label", "code": "hidden"}
     expr = compile_filter([consent(for_r1(provision=[{"type": "deny", "securityLabel": [label]}]))], request())
-    assert expr == Not(HasSecurity("urn:x", "hidden"))
+    assert expr == Not(HasSecurity(label["system"], "hidden"))
 
 
 def test_filter_does_not_depend_on_consent_order():

@@ -42,11 +42,16 @@ def test_mentor_of_another_patient_does_not_represent_this_one():
     assert not is_legal_representative(person((COD472, "15")), "Patient/p2", NOW)
 
 
-def test_inactive_or_unstated_activity_does_not_represent():
+def test_inactive_does_not_represent():
     assert not is_legal_representative(person((COD472, "15"), active=False), "Patient/p1", NOW)
+    assert not is_legal_representative(person((COD472, "15"), active="yes"), "Patient/p1", NOW)
+
+
+def test_a_representative_without_an_active_element_is_active():
+    # FHIR: an absent boolean is not false.
     mentor = person((COD472, "15"))
     del mentor["active"]
-    assert not is_legal_representative(mentor, "Patient/p1", NOW)
+    assert is_legal_representative(mentor, "Patient/p1", NOW)
 
 
 def test_mentorship_outside_its_period_does_not_represent():

@@ -21,6 +21,12 @@ RT = "http://hl7.org/fhir/resource-types"
 LABELS = [("http://terminology.hl7.org/CodeSystem/v3-ActCode", "PSY"),
           ("http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "R")]
 CATEGORIES = [("https://samenzorg.nl/fhir/CodeSystem/care-task", c) for c in ("household", "transport", "company")]
+UNREADABLE = [
+    {"action": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentaction", "code": "peek"}]}]},
+    {"securityLabel": [{"system": "urn:x-local", "code": "secret"}]},
+    {"code": [{"coding": [{"system": "urn:x-local", "code": "household"}]}]},
+    {"class": [{"system": "urn:oid:1.2.3", "code": "X"}]},
+]
 PERIODS = [None, {"start": "2020-01-01"}, {"start": "2020-01-01", "end": "2021-01-01"}, {"start": "2090-01-01"},
            {"end": "2090-12-31"}]
 DATES = ["2019-06-01T10:00:00+02:00", "2024-06-01T10:00:00+02:00", "2026-02-01T10:00:00+01:00"]
@@ -89,7 +95,7 @@ def networks(draw):
         period = draw(st.sampled_from([None, None, None, *PERIODS[1:]]))
         if period:
             prov["period"] = period
-        extra = draw(st.sampled_from(["none", "none", "data", "label", "code", "author", "dataPeriod"]))
+        extra = draw(st.sampled_from(["none", "none", "data", "label", "code", "author", "dataPeriod", "unreadable"]))
         if extra == "data":
             prov["data"] = [{"meaning": draw(st.sampled_from(["instance", "related", "dependents"])),
                              "reference": {"reference": draw(st.sampled_from(ids))}}]
@@ -104,6 +110,8 @@ def networks(draw):
                              "reference": {"reference": f"RelatedPerson/{draw(st.sampled_from(carers))}"}}]
         elif extra == "dataPeriod":
             prov["dataPeriod"] = draw(st.sampled_from(PERIODS[1:4]))
+        elif extra == "unreadable":  # valid FHIR the engine does not understand (README "Fail closed, narrowly")
+            prov.update(draw(st.sampled_from(UNREADABLE)))
         if depth < 2:
             children = [provision(depth + 1) for _ in range(draw(st.integers(1 if depth == 0 else 0, 3)))]
             if children:

@@ -49,6 +49,12 @@ def test_informal_member_becomes_related_person_of_the_client(bundle, by_ecd_id,
     assert daughter["patient"]["reference"] == url_of(bundle, of_type(bundle, "Patient")[0])
 
 
+def test_every_related_person_is_active_explicitly_even_after_its_period(minimal_doc, of_type):
+    minimal_doc["members"][1]["period"] = {"start": "2020-01-01", "end": "2021-01-01"}
+    people = of_type(network_to_fhir(minimal_doc), "RelatedPerson")
+    assert people and all(p["active"] is True for p in people)
+
+
 def test_roles_and_family_relationship_are_separate_concepts_in_relationship(bundle, by_ecd_id):
     daughter = by_ecd_id(bundle, "M-1", "RelatedPerson")
     assert [codings([c]) for c in daughter["relationship"]] == [

@@ -67,7 +67,9 @@ def test_addresses_index_their_parts():
 
 
 def test_partial_dates_cover_their_whole_period():
-    assert rows(PATIENT, "date", "birthdate") == [{"low": datetime(1938, 4, 1), "high": datetime(1938, 5, 1)}]
+    # A date is a Dutch day (consent.dates); in 1938 Amsterdam was 20 minutes ahead of UTC.
+    assert rows(PATIENT, "date", "birthdate") == [{"low": datetime(1938, 3, 31, 23, 40),
+                                                   "high": datetime(1938, 4, 30, 23, 40)}]
 
 
 def test_references_keep_type_and_id_and_skip_contained_ones():
@@ -89,9 +91,9 @@ def test_codeable_concepts_index_each_coding_and_their_text():
 
 def test_periods_are_ranges_with_open_ends_unbounded():
     team = {"resourceType": "CareTeam", "period": {"start": "2026-03-05"}}
-    assert rows(team, "date", "date") == [{"low": datetime(2026, 3, 5), "high": None}]
-    ended = {"resourceType": "CareTeam", "period": {"end": "2026-03"}}
-    assert rows(ended, "date", "date") == [{"low": None, "high": datetime(2026, 4, 1)}]
+    assert rows(team, "date", "date") == [{"low": datetime(2026, 3, 4, 23), "high": None}]
+    ended = {"resourceType": "CareTeam", "period": {"end": "2026-03"}}  # summer time from 29 March
+    assert rows(ended, "date", "date") == [{"low": None, "high": datetime(2026, 3, 31, 22)}]
 
 
 def test_timing_events_and_bounds_are_indexed_for_activity_date():
@@ -100,7 +102,7 @@ def test_timing_events_and_bounds_are_indexed_for_activity_date():
         "repeat": {"boundsPeriod": {"start": "2026-03-01", "end": "2026-03-31"}}}}}]}
     assert rows(plan, "date", "activity-date") == [
         {"low": datetime(2026, 3, 5, 8, 0), "high": datetime(2026, 3, 5, 8, 0, 1)},
-        {"low": datetime(2026, 3, 1), "high": datetime(2026, 4, 1)},
+        {"low": datetime(2026, 2, 28, 23), "high": datetime(2026, 3, 31, 22)},
     ]
 
 
@@ -128,7 +130,7 @@ def test_consent_provision_fields_are_indexed():
     assert rows(consent, "token", "action")[0]["code"] == "access"
     assert rows(consent, "token", "security-label")[0]["code"] == "N"
     assert rows(consent, "token", "purpose")[0]["code"] == "TREAT"
-    assert rows(consent, "date", "period") == [{"low": datetime(2026, 1, 1), "high": datetime(2027, 1, 1)}]
+    assert rows(consent, "date", "period") == [{"low": datetime(2025, 12, 31, 23), "high": datetime(2026, 12, 31, 23)}]
 
 
 def test_repeated_values_give_one_row():
@@ -147,9 +149,13 @@ def test_normalise_strips_accents_and_case():
 
 
 def test_date_ranges_follow_the_precision_given():
-    assert date_range("2026") == (datetime(2026, 1, 1), datetime(2027, 1, 1))
-    assert date_range("2026-12") == (datetime(2026, 12, 1), datetime(2027, 1, 1))
-    assert date_range("2026-03-05T10:00") == (datetime(2026, 3, 5, 10), datetime(2026, 3, 5, 10, 1))
+    # Without a zone: Dutch local time (CET in winter, CEST in summer), as naive UTC.
+    assert date_range("2026") == (datetime(2025, 12, 31, 23), datetime(2026, 12, 31, 23))
+    assert date_range("2026-12") == (datetime(2026, 11, 30, 23), datetime(2026, 12, 31, 23))
+    assert date_range("2026-07-01") == (datetime(2026, 6, 30, 22), datetime(2026, 7, 1, 22))
+    assert date_range("2026-03-29") == (datetime(2026, 3, 28, 23), datetime(2026, 3, 29, 22))  # a 23-hour day
+    assert date_range("2026-03-05T10:00") == (datetime(2026, 3, 5, 9), datetime(2026, 3, 5, 9, 1))
+    assert date_range("0001")[0] == datetime.min and date_range("9999")[1] is None
     assert date_range("2026-03-05T10:00:00.5Z") == (datetime(2026, 3, 5, 10, 0, 0, 500000),
                                                    datetime(2026, 3, 5, 10, 0, 0, 600000))
     assert date_range("2026-03-05T10:00:00-02:00")[0] == datetime(2026, 3, 5, 12)

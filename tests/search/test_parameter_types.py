@@ -193,11 +193,12 @@ def test_periods_with_open_ends_are_unbounded_ranges(teams, query, expected):
     assert found(teams, query, "CareTeam") == expected
 
 
-def test_datetimes_with_time_zones_compare_in_utc(store):
+def test_datetimes_with_time_zones_compare_as_instants_and_dates_are_dutch_days(store):
     store.put({"resourceType": "Communication", "id": "m", "status": "completed",
-               "sent": "2026-03-05T00:30:00+01:00"})  # 23:30 UTC on the 4th
-    assert found(store, "sent=2026-03-04", "Communication") == ["m"]
-    assert found(store, "sent=2026-03-05", "Communication") == []
+               "sent": "2026-03-05T00:30:00+01:00"})  # 23:30 UTC on the 4th, just after midnight in Ede
+    assert found(store, "sent=2026-03-04", "Communication") == []
+    assert found(store, "sent=2026-03-05", "Communication") == ["m"]
+    assert found(store, "sent=2026-03-04T23:30:00Z", "Communication") == ["m"]
     assert found(store, "sent=ge2026-03-04T23:30:00Z", "Communication") == ["m"]
     assert found(store, "sent=gt2026-03-04T23:30:00Z", "Communication") == []
 
