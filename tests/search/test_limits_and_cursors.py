@@ -40,7 +40,7 @@ def ids(resp):
 
 # -- 1. a malformed value is a 400, whatever Prefer: handling says ------------------------
 
-@pytest.mark.parametrize("path, query, expression", [
+MALFORMED = [
     ("Patient", "birthdate=not-a-date", "birthdate"),
     ("CarePlan", "subject='", "subject"),
     ("CarePlan", "_id=' OR 1=1 --", "_id"),
@@ -54,17 +54,14 @@ def ids(resp):
     ("CarePlan", "_elements=a.b", "_elements"),
     ("CarePlan", "subject.birthdate=someday", "subject.birthdate"),
     ("Patient", "_has:CarePlan:subject:date=never", "_has:CarePlan:subject:date"),
-    ("_search", "_type=CarePlan,Nope", "_type"),
-])
-@pytest.mark.parametrize("handling", ["lenient", "strict", None])
-def test_a_malformed_value_for_a_known_parameter_is_400_whatever_handling_says(caller, path, query,
-                                                                            expression, handling):
-    headers = {"Prefer": f"handling={handling}"} if handling else {}
-    if path == "_search":
-        resp = caller.get(f"/fhir?{query}", headers=headers)
-    else:
-        resp = caller.get(f"/fhir/{path}?{query}", headers=headers)
-    refused(resp, expression)
+    ("", "_type=CarePlan,Nope", "_type"),
+]
+
+
+def test_a_malformed_value_for_a_known_parameter_is_400_whatever_handling_says(caller):
+    for path, query, expression in MALFORMED:
+        for headers in ({"Prefer": "handling=lenient"}, {"Prefer": "handling=strict"}, {}):
+            refused(caller.get(f"/fhir/{path}?{query}", headers=headers), expression)
 
 
 def test_lenient_handling_still_ignores_parameters_the_server_does_not_know(caller):
@@ -109,7 +106,7 @@ def test_work_at_every_limit_is_answered(caller):
         assert post_search(caller, rtype, query).status_code == 200, query
 
 
-@pytest.mark.parametrize("query, expression, limit", [
+OVER_LIMIT = [
     ("&".join(f"status=a{i}" for i in range(999)), "status", MAX_PARAMETERS),
     ("status=" + ",".join(f"a{i}" for i in range(500)), "status", MAX_OR_VALUES),
     ("_id=" + ",".join(str(i) for i in range(MAX_OR_VALUES + 1)), "_id", MAX_OR_VALUES),
@@ -121,10 +118,13 @@ def test_work_at_every_limit_is_answered(caller):
     ("_has:CarePlan:part-of:_has:CarePlan:part-of:_has:CarePlan:part-of:_has:CarePlan:part-of:status=x",
      "_has:CarePlan:part-of:_has:CarePlan:part-of:_has:CarePlan:part-of:_has:CarePlan:part-of:status",
      MAX_CHAIN),
-])
-def test_a_query_over_a_limit_is_400_naming_the_limit(caller, query, expression, limit):
-    for resp in (get(caller, "CarePlan", query), post_search(caller, "CarePlan", query)):
-        assert str(limit) in refused(resp, expression)
+]
+
+
+def test_a_query_over_a_limit_is_400_naming_the_limit(caller):
+    for query, expression, limit in OVER_LIMIT:
+        for resp in (get(caller, "CarePlan", query), post_search(caller, "CarePlan", query)):
+            assert str(limit) in refused(resp, expression)
 
 
 def test_count_is_capped_not_refused(caller):
@@ -166,10 +166,10 @@ def test_history_pages_with_a_signed_cursor(care_network):
     assert len(seen) == len(set(seen)) >= 20
 
 
-@pytest.mark.parametrize("path", ["_history", "CarePlan/_history", "CarePlan/medicatie/_history"])
-@pytest.mark.parametrize("value", ["99999999999999999999999", "5", "-1", "²", "abc", "a.b", ""])
-def test_a_bare_or_forged_history_cursor_is_400(caller, path, value):
-    refused(get(caller, path, f"_cursor={value}"), "_cursor")
+def test_a_bare_or_forged_history_cursor_is_400(caller):
+    for path in ("_history", "CarePlan/_history", "CarePlan/medicatie/_history"):
+        for value in ("99999999999999999999999", "5", "-1", "²", "abc", "a.b", ""):
+            refused(get(caller, path, f"_cursor={value}"), "_cursor")
 
 
 def test_an_edited_or_foreign_cursor_is_400(care_network):
@@ -185,13 +185,13 @@ def test_an_edited_or_foreign_cursor_is_400(care_network):
     assert care_network.get(f"/fhir/CarePlan/_history?_cursor={h}").status_code == 200
 
 
-@pytest.mark.parametrize("query, expression", [
-    ("_since=yesterday", "_since"), ("_since=0001-01-01T00:00:00%2B01:00", "_since"),
-    ("_count=0", "_count"), ("_count=²", "_count"), ("_count=99999999999999999999999", "_count"),
-    ("_at=2026-01-01", "_at"),
-])
-def test_malformed_history_parameters_are_400(caller, query, expression):
-    refused(get(caller, "CarePlan/_history", query), expression)
+def test_malformed_history_parameters_are_400(caller):
+    for query, expression in [
+        ("_since=yesterday", "_since"), ("_since=0001-01-01T00:00:00%2B01:00", "_since"),
+        ("_count=0", "_count"), ("_count=²", "_count"), ("_count=99999999999999999999999", "_count"),
+        ("_at=2026-01-01", "_at"),
+    ]:
+        refused(get(caller, "CarePlan/_history", query), expression)
 
 
 def test_a_version_number_out_of_range_is_not_found(caller):
