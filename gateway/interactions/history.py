@@ -7,8 +7,6 @@ or out-of-range cursor is a 400, never a query.
 """
 from __future__ import annotations
 
-import re
-
 import orjson
 
 from .. import fhirtime
@@ -16,7 +14,8 @@ from ..errors import BadRequest
 from ..fhirhttp import FhirRequest, FhirResponse, etag
 from ..search import paging
 from ..search.bundle import page_url
-from ..search.limits import DEFAULT_COUNT, MAX_COUNT
+from ..search.limits import DEFAULT_COUNT
+from ..search.parse import Problem, capped_count
 from . import Context
 
 _STATUS = {"POST": "201 Created", "PUT": "200 OK", "PATCH": "200 OK", "DELETE": "204 No Content"}
@@ -81,9 +80,13 @@ def _history(ctx: Context, req: FhirRequest, rtype: str | None, rid: str | None)
 def _count(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_COUNT
-    if not re.fullmatch(r"[0-9]{1,9}", raw) or int(raw) < 1:
+    try:
+        count = capped_count("_count", raw)
+    except Problem:
+        count = 0
+    if count < 1:
         raise BadRequest("_count must be a whole number of at least 1.", expression="_count")
-    return min(int(raw), MAX_COUNT)
+    return count
 
 
 def _since(raw: str | None):

@@ -192,9 +192,7 @@ def _result_param(q: Query, name: str, value: str, filters_only: bool) -> str | 
     if name != base and base not in ("_include", "_revinclude"):
         raise Problem(name, f"'{base}' takes no modifier.")
     if base == "_count":
-        if not re.fullmatch(r"\d{1,9}", value):
-            raise Problem(name, f"_count must be a whole number, not '{value}'.")
-        q.count = min(int(value), MAX_COUNT)
+        q.count = capped_count(name, value)
         value = str(q.count)
     elif base == "_sort":
         keys = value.split(",")
@@ -221,6 +219,13 @@ def _result_param(q: Query, name: str, value: str, filters_only: bool) -> str | 
     elif base == PAGE:
         q.cursor = value
     return value
+
+
+def capped_count(name: str, value: str) -> int:
+    """A whole number (0 or more), lowered to MAX_COUNT; anything else is a Problem."""
+    if not re.fullmatch(r"[0-9]+", value):
+        raise Problem(name, f"_count must be a whole number, not '{value}'.")
+    return MAX_COUNT if len(value) > 9 else min(int(value), MAX_COUNT)
 
 
 def _sort_key(res_type: str | None, key: str) -> SortKey:
@@ -296,7 +301,11 @@ def _has(res_type, name, value, base_url, depth):
     ref = lookup(source, ref_name)
     if ref is None or ref.type != "reference" or res_type not in ref.targets:
         raise Problem(name, f"{source}.{ref_name} is not a reference that can point at {res_type}.")
-    return Has(source, ref, criterion(source, inner_name, value, base_url, depth + 1))
+    try:
+        inner = criterion(source, inner_name, value, base_url, depth + 1)
+    except Problem as p:
+        raise Problem(name, p.message) from None  # an unknown inner name is a malformed _has
+    return Has(source, ref, inner)
 
 
 def _chain(res_type, name, value, base_url, depth):
@@ -320,9 +329,10 @@ def _chain(res_type, name, value, base_url, depth):
         try:
             branches.append((target, criterion(target, rest, value, base_url, depth + 1)))
         except Problem as p:
-            # A target type without that parameter is no branch; a bad value or link is an error.
+            # A target type without that parameter is no branch; a bad value or link is an error,
+            # and so is an unknown parameter on the one type named (the chain's head is known).
             if type_mod or not p.unknown:
-                raise
+                raise Problem(name, p.message) from None
     if not branches:
         raise Problem(name, f"No type {pname} can point at has a parameter '{rest}'.")
     return Chain(param, tuple(branches))

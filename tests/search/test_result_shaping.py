@@ -114,7 +114,8 @@ MALFORMED = [
     "_id:missing=true", "patient:identifier=urn:x|1", "_id='", "_id=a|b", "_lastUpdated=gt2026-13",
     "category:text=%20", "name=%00", "status=a%00", "_profile=x%01y", "date=ap0000",
     "date=2026-02-30", "date=2026-01-01T25:00", "subject:missing=maybe", "patient.birthdate=someday",
-    "_has:Goal:patient:start-date=never", "subject.name=x&subject.colour=y&_sort=-date,colour",
+    "_has:Goal:patient:start-date=never", "subject:Patient.colour=x", "_has:Communication:based-on:colour=x",
+    "subject.name=x&subject.colour=y&_sort=-date,colour",
 ]
 
 
