@@ -147,11 +147,12 @@ def pair(draw, rtype: str | None):
 
 @st.composite
 def query(draw):
+    """(type or None, pairs, strict handling?)"""
     rtype = draw(st.one_of(st.sampled_from(TYPES), st.just(None)))
     pairs = draw(st.lists(pair(rtype), min_size=0, max_size=4))
     if pairs and draw(st.integers(0, 9)) == 0:  # one parameter repeated up to past the limit
         pairs = pairs + [pairs[0]] * draw(st.integers(1, MAX_PARAMETERS + 5))
-    return rtype, pairs
+    return rtype, pairs, draw(st.booleans())
 
 
 # -- the properties ----------------------------------------------------------------------
@@ -167,13 +168,14 @@ def _check(resp, what) -> dict | None:
     return body
 
 
-def _run(client, rtype, pairs, post: bool):
+def _run(client, rtype, pairs, post: bool, strict: bool):
     """Every page of the search; None when refused. Returns (total, {Type/id})."""
     path = f"/fhir/{rtype}" if rtype else "/fhir"
+    prefer = {"Prefer": "handling=strict" if strict else "handling=lenient"}
     if post:
-        resp = client.post(f"{path}/_search", data=urlencode(pairs), headers=FORM)
+        resp = client.post(f"{path}/_search", data=urlencode(pairs), headers={**FORM, **prefer})
     else:
-        resp = client.get(f"{path}?{urlencode(pairs)}" if pairs else path)
+        resp = client.get(f"{path}?{urlencode(pairs)}" if pairs else path, headers=prefer)
     found, total = set(), None
     for _ in range(MAX_PAGES):
         bundle = _check(resp, (rtype, pairs, post))
@@ -190,10 +192,10 @@ def _run(client, rtype, pairs, post: bool):
     return total, found
 
 
-def _compare(care_network, carer, rtype, pairs, post):
+def _compare(care_network, carer, rtype, pairs, post, strict=False):
     # The carer first: her searches are audited, and the system client must see those AuditEvents too.
-    mine = _run(carer, rtype, pairs, post)
-    everything = _run(care_network, rtype, pairs, post)
+    mine = _run(carer, rtype, pairs, post, strict)
+    everything = _run(care_network, rtype, pairs, post, strict)
     if mine is not None and everything is not None:
         assert mine[1] <= everything[1], (rtype, pairs, mine[1] - everything[1])
         if mine[0] is not None and everything[0] is not None:
@@ -203,13 +205,15 @@ def _compare(care_network, carer, rtype, pairs, post):
 @settings(max_examples=400, **FUZZ)
 @given(q=query())
 def test_get_search_never_fails_and_never_shows_a_carer_more(care_network, carer, q):
-    _compare(care_network, carer, *q, post=False)
+    rtype, pairs, strict = q
+    _compare(care_network, carer, rtype, pairs, post=False, strict=strict)
 
 
 @settings(max_examples=150, **FUZZ)
 @given(q=query().filter(lambda q: q[0] is not None))
 def test_post_search_never_fails_and_never_shows_a_carer_more(care_network, carer, q):
-    _compare(care_network, carer, *q, post=True)
+    rtype, pairs, strict = q
+    _compare(care_network, carer, rtype, pairs, post=True, strict=strict)
 
 
 @settings(max_examples=150, **FUZZ)
@@ -218,6 +222,40 @@ def test_deep_chains_and_has_never_fail(care_network, carer, data):
     rtype = data.draw(st.sampled_from([t for t in TYPES if references(t)]))
     name, kind = data.draw(chain(rtype, 0).filter(lambda nk: "." in nk[0] or nk[0].startswith("_has:")))
     _compare(care_network, carer, rtype, [(name, data.draw(values(kind)))], post=False)
+
+
+HISTORY = st.sampled_from(["_history", "CarePlan/_history", "CarePlan/medicatie/_history", "Patient/moeder/_history",
+                           "Communication/_history"])
+
+
+@settings(max_examples=60, **FUZZ)
+@given(path=HISTORY, pairs=st.lists(st.tuples(
+    st.sampled_from(["_count", "_since", "_cursor", "_at", "_list", "_sort", "x"]),
+    st.one_of(st.sampled_from(HOSTILE + DATES + ["1", "3", "0", "2026-01-01T00:00:00Z"]), st.text(CHARS, max_size=30))),
+    max_size=3))
+def test_history_never_fails_and_never_shows_a_carer_more(care_network, carer, path, pairs):
+    def entries(client):
+        resp = client.get(f"/fhir/{path}?{urlencode(pairs)}")
+        body = resp.get_json(silent=True)
+        assert resp.status_code < 500, (path, pairs, body)
+        if resp.status_code >= 400:
+            assert body["resourceType"] == "OperationOutcome", (path, pairs)
+            return None
+        seen = set()
+        for _ in range(MAX_PAGES):
+            seen |= {(e["fullUrl"], e["response"]["etag"]) for e in body["entry"]}
+            nxt = next((l["url"] for l in body["link"] if l["relation"] == "next"), None)
+            if nxt is None:
+                break
+            url = urlsplit(nxt)
+            resp = client.get(url.path, query_string=parse_qsl(url.query))
+            assert resp.status_code == 200, resp.get_json()
+            body = resp.get_json()
+        return seen
+
+    mine, everything = entries(carer), entries(care_network)
+    if mine is not None and everything is not None:
+        assert mine <= everything, (path, pairs, mine - everything)
 
 
 def test_every_parameter_with_every_modifier_and_prefix_answers(care_network, carer):
