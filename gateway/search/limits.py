@@ -31,11 +31,12 @@ TABLE = (
 
 
 def documentation() -> str:
-    rows = "; ".join(f"{what}: {value} ({outcome})" for what, value, outcome in TABLE)
-    return ("Search limits, checked before the search runs: " + rows + ". "
-            "A malformed value for a known parameter, an unsupported modifier or prefix, and a "
-            "page link (_cursor) that was altered or made elsewhere are refused with 400 whatever "
-            "Prefer: handling says; handling=lenient only ignores parameters the server does not know. "
-            "Consent?actor= is R4's (top-level provision only); Consent?provision-actor= "
+    """Markdown for CapabilityStatement.rest.documentation (R4 has no structured place for these)."""
+    rows = "\n".join(f"- {what}: {value} ({outcome})" for what, value, outcome in TABLE)
+    return ("Search limits, checked before the search runs:\n\n" + rows + "\n\n"
+            "A malformed value for a known parameter, an unsupported modifier or prefix, and a page "
+            "link (_cursor) that was altered or made elsewhere are refused with 400 whatever "
+            "Prefer: handling says; handling=lenient only ignores parameters the server does not know.\n\n"
+            "Consent?actor= is R4's (the top-level provision only); Consent?provision-actor= "
             "(https://samenzorg.nl/fhir/SearchParameter/Consent-provision-actor) finds an actor at "
             "any level of nesting.")
