@@ -53,6 +53,7 @@ def _statement(base_url: str, cors: bool = False) -> bytes:
         "patchFormat": ["application/json-patch+json"],
         "rest": [{
             "mode": "server",
+            "documentation": search.get("*", {}).get("documentation"),
             "security": {
                 "cors": cors,
                 "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service",

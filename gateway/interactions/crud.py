@@ -24,7 +24,7 @@ def read(ctx: Context, req: FhirRequest) -> FhirResponse:
 
 def vread(ctx: Context, req: FhirRequest) -> FhirResponse:
     vid = req.params["vid"]
-    if not vid.isdigit() or int(vid) > LAST_VERSION:
+    if not (vid.isascii() and vid.isdigit()) or int(vid) > LAST_VERSION:
         raise NotFound(f"Version '{vid}' is not a version of this server.")
     stored = ctx.repo.vread(req.params["type"], req.params["id"], int(vid))
     headers = resource_headers(stored, ctx.base_url)

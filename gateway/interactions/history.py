@@ -1,4 +1,10 @@
-"""History at instance, type and system level: newest first, paged by a sequence cursor."""
+"""History at instance, type and system level: newest first, paged by a signed sequence cursor.
+
+Page links use the search paging code (search/paging.py): one `_cursor`
+parameter holding `_since`, `_count` and the sequence number of the last
+entry shown, HMAC-signed and bound to this endpoint, so an edited, foreign
+or out-of-range cursor is a 400, never a query.
+"""
 from __future__ import annotations
 
 import orjson
@@ -6,10 +12,16 @@ import orjson
 from .. import fhirtime
 from ..errors import BadRequest
 from ..fhirhttp import FhirRequest, FhirResponse, etag
+from ..search import paging
+from ..search.bundle import page_url
+from ..search.limits import DEFAULT_COUNT
+from ..search.parse import Problem, capped_count
 from . import Context
 
-DEFAULT_COUNT, MAX_COUNT = 20, 500
 _STATUS = {"POST": "201 Created", "PUT": "200 OK", "PATCH": "200 OK", "DELETE": "204 No Content"}
+_KEPT = ("_since", "_count")  # what a page link carries
+_MAX_SEQ = 2 ** 63 - 1  # the sequence column's range
+_UNSUPPORTED = ("_at", "_list")  # R4 history parameters this server does not implement
 
 
 def instance_history(ctx: Context, req: FhirRequest) -> FhirResponse:
@@ -25,29 +37,31 @@ def system_history(ctx: Context, req: FhirRequest) -> FhirResponse:
 
 
 def _history(ctx: Context, req: FhirRequest, rtype: str | None, rid: str | None) -> FhirResponse:
-    args = dict(req.query)
-    count = _int_arg(args, "_count", DEFAULT_COUNT, 1, MAX_COUNT)
-    before = _int_arg(args, "_cursor", None, 1, None)
-    since = None
-    if "_since" in args:
-        since = fhirtime.parse_instant(args["_since"])
-        if since is None:
-            raise BadRequest("_since must be a FHIR instant, e.g. 2026-01-31T12:00:00Z.", expression="_since")
+    path = "/".join(p for p in (rtype, rid, "_history") if p)
+    params = list(req.query)
+    cursor = paging.from_request(ctx.page_key, params, path)
+    before = None
+    if cursor is not None:
+        params, before = cursor.params, _sequence(cursor.values)
+    args = dict(params)
+    for name in _UNSUPPORTED:
+        if name in args:  # ignoring them would answer with more than was asked for
+            raise BadRequest(f"History does not support {name}.", expression=name)
+    count = _count(args.get("_count"))
+    since = _since(args.get("_since"))
     rows = ctx.repo.history(rtype, rid, since=since, before_seq=before, count=count + 1)
     more, rows = len(rows) > count, rows[:count]
 
-    path = "/".join(p for p in (rtype, rid, "_history") if p)
     base = f"{ctx.base_url}/{path}"
-    keep = [(k, v) for k, v in req.query if k in ("_since", "_count")]
+    kept = [(k, v) for k, v in params if k in _KEPT]
 
-    def link(relation: str, cursor: int | None) -> dict:
-        query = keep + ([("_cursor", str(cursor))] if cursor else [])
-        qs = "&".join(f"{k}={v}" for k, v in query)
-        return {"relation": relation, "url": f"{base}?{qs}" if qs else base}
+    def link(relation: str, page: paging.Cursor | None) -> dict:
+        query = [(paging.PAGE, paging.sign(ctx.page_key, page))] if page else kept
+        return {"relation": relation, "url": page_url(ctx.base_url, path, query)}
 
-    links = [link("self", before)]
+    links = [link("self", cursor)]
     if more:
-        links.append(link("next", rows[-1].seq))
+        links.append(link("next", paging.Cursor(path, kept, (rows[-1].seq,), False)))
     entries = []
     for row in rows:
         s = row.stored
@@ -63,11 +77,32 @@ def _history(ctx: Context, req: FhirRequest, rtype: str | None, rid: str | None)
     return FhirResponse(200, orjson.dumps(bundle))
 
 
-def _int_arg(args: dict, name: str, default, low: int, high: int | None):
-    if name not in args:
-        return default
-    raw = args[name]
-    if not raw.isdigit() or int(raw) < low:
-        raise BadRequest(f"{name} must be a whole number of at least {low}.", expression=name)
-    value = int(raw)
-    return min(value, high) if high else value
+def _count(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_COUNT
+    try:
+        count = capped_count("_count", raw)
+    except Problem:
+        count = 0
+    if count < 1:
+        raise BadRequest("_count must be a whole number of at least 1.", expression="_count")
+    return count
+
+
+def _since(raw: str | None):
+    if raw is None:
+        return None
+    try:
+        since = fhirtime.parse_instant(raw)
+    except (ValueError, OverflowError):
+        since = None
+    if since is None:
+        raise BadRequest("_since must be a FHIR instant, e.g. 2026-01-31T12:00:00Z.", expression="_since")
+    return since
+
+
+def _sequence(values: tuple) -> int:
+    """The anchor of a signed history cursor; a search cursor (other shape) is refused."""
+    if len(values) != 1 or type(values[0]) is not int or not 1 <= values[0] <= _MAX_SEQ:
+        raise BadRequest("The page link is not a history page link.", expression=(paging.PAGE,))
+    return values[0]

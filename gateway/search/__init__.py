@@ -15,11 +15,18 @@ Choices where the spec leaves room:
 
 - `_total` defaults to `accurate` (one COUNT with the same WHERE as the page);
   `estimate` is answered accurately too; `none` skips the count.
+- A malformed value for a known parameter (or an unsupported modifier, or
+  a limit exceeded) is a 400 whatever `Prefer: handling` says; lenient
+  handling only ignores parameters the server does not know (parse.py
+  marks those, execute.py decides). The limits are in limits.py.
 - `_count` defaults to 20 and is capped at 500 (the cap shows in `self`).
 - Without `_sort`, results come in insertion order (rid). Sorting by a
   multi-valued parameter uses its lowest value ascending, its highest
   descending; resources without a value come last either way.
-- Page links carry one signed parameter, `_cursor`; see paging.py.
+- Page links carry one signed parameter, `_cursor`; see paging.py. History
+  paging (interactions/history.py) uses the same code.
+- `Consent?provision-actor` (our own parameter) looks for the actor at every
+  provision level; R4's `actor` looks at the top-level provision only.
 - Dates without a time zone are taken as UTC. `ap` is within 10% of the
   distance between the value and now (at least a day).
 - `_summary`/`_elements` shape the matches; included resources come whole.

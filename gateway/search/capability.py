@@ -2,6 +2,7 @@
 so it lists exactly what works."""
 from __future__ import annotations
 
+from .limits import documentation
 from .registry import REGISTRY, SYSTEM, SearchParam
 
 _DOCS = {
@@ -24,7 +25,8 @@ def _entry(p: SearchParam) -> dict:
 
 
 def capability() -> dict[str, dict]:
-    """Per type: searchParam, searchInclude, searchRevInclude; "*" is the system level."""
+    """Per type: searchParam, searchInclude, searchRevInclude; "*" is the system level, with
+    the search rules and limits as `documentation` (for CapabilityStatement.rest.documentation)."""
     out: dict[str, dict] = {}
     for rtype, params in REGISTRY.items():
         refs = [p for p in params.values() if p.type == "reference"]
@@ -39,4 +41,5 @@ def capability() -> dict[str, dict]:
                 # R4 defines no SearchParameter resource for _type, hence no definition.
                 + [{"name": "_type", "type": "token",
                     "documentation": "resource types to search, separated by commas"}]}
+    out["*"]["documentation"] = documentation()
     return out

@@ -38,20 +38,16 @@ def match(conn, res_type: str, params: list[tuple[str, str]], restrict=None, lim
 def search_bundle(conn, *, res_type: str | None, params: list[tuple[str, str]], base_url: str,
                   strict: bool, page_key: bytes, restrict=None) -> bytes:
     base_url = base_url.rstrip("/")
-    cursor = None
-    token = [v for k, v in params if k == PAGE]
-    if token:
-        # A page link: the query comes from the signed token, not the URL, so
-        # it cannot be widened; any other parameter beside it is refused.
-        others = [k for k, _ in params if k != PAGE and k not in ("_format", "_pretty")]
-        if len(token) > 1 or others:
-            raise BadRequest("A page link (_cursor) cannot be combined with other parameters.",
-                             expression=(PAGE,))
-        cursor = paging.verify(page_key, token[0], res_type)
+    cursor = paging.from_request(page_key, params, res_type)
+    if cursor is not None:
         params = cursor.params
     q = parse(res_type, params, base_url=base_url)
-    if q.problems and (strict or cursor is not None):
-        raise _reject(q.problems)
+    # The one rule: a malformed value for a known parameter (or a limit exceeded) always refuses
+    # the search, so a filter is never silently dropped; `handling=lenient` (the default) only
+    # ignores parameters the server does not know, and says so in the Bundle.
+    refused = [p for p in q.problems if strict or cursor is not None or not p.unknown]
+    if refused:
+        raise _reject(refused)
     problems = [Issue("warning", "not-supported", f"Ignored: {p.message}", (p.name,)) for p in q.problems]
 
     b = Builder(restrict, base_url, dialect=conn.dialect.name)
@@ -62,7 +58,7 @@ def search_bundle(conn, *, res_type: str | None, params: list[tuple[str, str]], 
         total = conn.execute(select(func.count()).select_from(R).where(*conds)).scalar_one()
 
     matches, includes, links = [], [], {}
-    self_params = q.applied if cursor is None else [(PAGE, token[0])]
+    self_params = q.applied if cursor is None else [(PAGE, paging.sign(page_key, cursor))]
     links["self"] = bundle.page_url(base_url, res_type, self_params)
     if not count_only:
         keys = _keys(q)

@@ -16,8 +16,9 @@ from .registry import REGISTRY, SearchParam
 from .values import ID_MAX, URI_MAX, clip, date_range, normalise, split_reference
 
 # A step may filter on a field: "telecom[system=email]" is FHIRPath's
-# telecom.where(system='email').
-_STEP = re.compile(r"(?P<name>[A-Za-z]+)(?:\[(?P<field>[A-Za-z]+)=(?P<value>[^\]]*)\])?")
+# telecom.where(system='email'); "provision*" is repeat(provision): that
+# element at every level of nesting.
+_STEP = re.compile(r"(?P<name>[A-Za-z]+)(?P<repeat>\*)?(?:\[(?P<field>[A-Za-z]+)=(?P<value>[^\]]*)\])?")
 
 
 def walk(node: Any, path: str) -> Iterator[Any]:
@@ -27,8 +28,24 @@ def walk(node: Any, path: str) -> Iterator[Any]:
         m = _STEP.fullmatch(raw)
         if m is None:
             raise ValueError(f"bad registry path {path!r}")
-        steps.append((m["name"], (m["field"], m["value"]) if m["field"] else None))
+        steps.append((m["name"], (m["field"], m["value"]) if m["field"] else None, bool(m["repeat"])))
     yield from _walk(node, steps)
+
+
+def _children(item, name: str) -> list:
+    if not isinstance(item, dict) or name not in item:
+        return []
+    value = item[name]
+    return value if isinstance(value, list) else [value]
+
+
+def _repeat(item, name: str) -> list:
+    """`name`, `name.name`, ... to any depth (a loop, not recursion: nesting is the client's)."""
+    out, frontier = [], [item]
+    while frontier:
+        frontier = [v for node in frontier for v in _children(node, name)]
+        out += frontier
+    return out
 
 
 def _walk(node, steps):
@@ -38,12 +55,9 @@ def _walk(node, steps):
         elif node is not None:
             yield node
         return
-    (name, cond), rest = steps[0], steps[1:]
+    (name, cond, repeat), rest = steps[0], steps[1:]
     for item in node if isinstance(node, list) else [node]:
-        if not isinstance(item, dict) or name not in item:
-            continue
-        value = item[name]
-        for v in value if isinstance(value, list) else [value]:
+        for v in _repeat(item, name) if repeat else _children(item, name):
             if cond is not None and (not isinstance(v, dict) or v.get(cond[0]) != cond[1]):
                 continue
             yield from _walk(v, rest)

@@ -14,12 +14,12 @@ from sqlalchemy import and_, false, or_, select
 
 from ..storage.tables import INDEX_TABLES, resources
 from . import registry
+from .limits import MAX_INCLUDE_ROUNDS as MAX_ROUNDS
+from .limits import MAX_INCLUDED
 from .parse import Include
 from .sql import Builder
 
 R = resources
-MAX_ROUNDS = 4  # the first round plus three of :iterate
-MAX_INCLUDED = 1000
 
 
 def _params(include: Include, source_types: set[str]) -> list[tuple[str, str, tuple[str, ...]]]:

@@ -30,9 +30,13 @@ from ..errors import BadRequest
 VERSION = 1
 
 
+PAGE = "_cursor"  # the one parameter of a page link
+TRANSPORT = frozenset({"_format", "_pretty"})  # about the HTTP exchange; allowed beside it
+
+
 @dataclass(frozen=True)
 class Cursor:
-    res_type: str | None
+    res_type: str | None  # the endpoint: a type or None (search), "T/id/_history" (history)
     params: list[tuple[str, str]]  # the applied parameters, as in `self`
     values: tuple  # sort-key values of the anchor row, rid last
     backward: bool  # True: the page before the anchor
@@ -90,10 +94,24 @@ def verify(key: bytes, token: str, res_type: str | None) -> Cursor:
                         tuple(_decode_value(v) for v in data["k"]), bool(data["b"]))
     except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
         raise BadRequest("The page link is not valid here (altered, expired or from another "
-                         "server); start the search again.", expression=("_cursor",)) from None
+                         "server); start the search again.", expression=(PAGE,)) from None
     if cursor.res_type != res_type:
-        raise BadRequest("The page link belongs to another search endpoint.", expression=("_cursor",))
+        raise BadRequest("The page link belongs to another endpoint.", expression=(PAGE,))
     return cursor
+
+
+def from_request(key: bytes, params: list[tuple[str, str]], endpoint: str | None) -> Cursor | None:
+    """The verified cursor when the request is a page link, else None.
+
+    The query comes from the signed token, not the URL, so it cannot be
+    widened; any other parameter beside it is refused."""
+    tokens = [v for k, v in params if k == PAGE]
+    if not tokens:
+        return None
+    if len(tokens) > 1 or any(k != PAGE and k not in TRANSPORT for k, _ in params):
+        raise BadRequest("A page link (_cursor) cannot be combined with other parameters.",
+                         expression=(PAGE,))
+    return verify(key, tokens[0], endpoint)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """Query strings to a parsed search: filters, and how to shape the result.
 
 Parsing never touches the database. Every problem is collected as a
-`Problem` with the parameter's name, so the caller can either refuse the
-search (strict) or drop exactly those parameters and say so (lenient).
+`Problem` with the parameter's name. A parameter the server does not know
+is the only problem lenient handling may drop (and say so); a malformed
+value, an unsupported modifier or a limit exceeded refuses the search
+either way (execute.py), so a filter is never silently dropped.
 """
 from __future__ import annotations
 
@@ -11,33 +13,35 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from . import registry
+from .limits import (DEFAULT_COUNT, MAX_CHAIN, MAX_COUNT, MAX_INCLUDES, MAX_OR_VALUES, MAX_PARAMETERS,
+                     MAX_SORT_KEYS)
+from .paging import PAGE, TRANSPORT
 from .registry import SearchParam, lookup
 from .values import STRING_MAX, URI_MAX, clip, date_range, normalise
-
-# Parameters about the HTTP exchange, handled by the web layer: neither
-# filters nor errors, and never echoed in `self`.
-TRANSPORT = frozenset({"_format", "_pretty"})
-# The opaque page link parameter (see paging.py).
-PAGE = "_cursor"
 
 PREFIXES = ("eq", "ne", "lt", "gt", "le", "ge", "sa", "eb", "ap")
 TOKEN_MODIFIERS = {"not", "text", "missing"}
 STRING_MODIFIERS = {"exact", "contains", "missing"}
 DATE_MODIFIERS = {"missing"}
 URI_MODIFIERS = {"below", "missing"}
-MAX_COUNT = 500
-DEFAULT_COUNT = 20
-MAX_CHAIN = 3  # links in a chain or nested _has: enough for real queries, bounded work
+# FHIR strings hold no control characters but tab, CR and LF: no stored value can match one.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 SUMMARY = ("true", "false", "text", "data", "count")
 TOTALS = ("none", "estimate", "accurate")
 DEFAULT_TOTAL = "accurate"
 
 
 class Problem(Exception):
-    def __init__(self, name: str, message: str):
+    """What is wrong with one parameter. `unknown`: the server does not know the parameter at
+    all (the only kind `handling=lenient` may ignore); anything else is a malformed value, an
+    unsupported modifier or a limit, and always refuses the search."""
+
+    def __init__(self, name: str, message: str, *, unknown: bool = False):
         super().__init__(message)
         self.name = name
         self.message = message
+        self.unknown = unknown
 
 
 # -- parsed values -----------------------------------------------------------
@@ -156,10 +160,15 @@ def unescape(value: str) -> str:
 def parse(res_type: str | None, params: list[tuple[str, str]], *, base_url: str = "",
           filters_only: bool = False) -> Query:
     q = Query(res_type)
+    params = [(name, value) for name, value in params if name not in TRANSPORT]
+    if len(params) > MAX_PARAMETERS:
+        q.problems.append(Problem(params[MAX_PARAMETERS][0], f"A search takes at most {MAX_PARAMETERS} "
+                                  f"parameters; this one has {len(params)}."))
+        return q
     for name, value in params:
-        if name in TRANSPORT:
-            continue
         try:
+            if CONTROL.search(value):
+                raise Problem(name, "A search value cannot contain control characters.")
             applied = _result_param(q, name, value, filters_only)
             if applied is None:
                 q.criteria.append(criterion(res_type, name, value, base_url, depth=0))
@@ -167,7 +176,7 @@ def parse(res_type: str | None, params: list[tuple[str, str]], *, base_url: str 
             q.applied.append((name, applied))
         except Problem as p:
             # Report under the name the client sent, also for inner chain links.
-            q.problems.append(Problem(name, p.message))
+            q.problems.append(Problem(name, p.message, unknown=p.unknown))
     return q
 
 
@@ -183,13 +192,16 @@ def _result_param(q: Query, name: str, value: str, filters_only: bool) -> str | 
     if name != base and base not in ("_include", "_revinclude"):
         raise Problem(name, f"'{base}' takes no modifier.")
     if base == "_count":
-        if not re.fullmatch(r"\d{1,9}", value):
-            raise Problem(name, f"_count must be a whole number, not '{value}'.")
-        q.count = min(int(value), MAX_COUNT)
+        q.count = capped_count(name, value)
         value = str(q.count)
     elif base == "_sort":
-        q.sort = [_sort_key(q.res_type, key) for key in value.split(",")]
+        keys = value.split(",")
+        if q.sort or len(keys) > MAX_SORT_KEYS:
+            raise Problem(name, f"_sort takes at most {MAX_SORT_KEYS} keys, in one parameter.")
+        q.sort = [_sort_key(q.res_type, key) for key in keys]
     elif base in ("_include", "_revinclude"):
+        if len(q.includes) >= MAX_INCLUDES:
+            raise Problem(name, f"A search takes at most {MAX_INCLUDES} _include and _revinclude parameters.")
         q.includes.append(_include(q.res_type, name, value))
     elif base == "_summary":
         if value not in SUMMARY:
@@ -207,6 +219,13 @@ def _result_param(q: Query, name: str, value: str, filters_only: bool) -> str | 
     elif base == PAGE:
         q.cursor = value
     return value
+
+
+def capped_count(name: str, value: str) -> int:
+    """A whole number (0 or more), lowered to MAX_COUNT; anything else is a Problem."""
+    if not re.fullmatch(r"[0-9]+", value):
+        raise Problem(name, f"_count must be a whole number, not '{value}'.")
+    return MAX_COUNT if len(value) > 9 else min(int(value), MAX_COUNT)
 
 
 def _sort_key(res_type: str | None, key: str) -> SortKey:
@@ -250,7 +269,7 @@ def criterion(res_type: str | None, name: str, value: str, base_url: str, depth:
     if name.startswith("_has:"):
         return _has(res_type, name, value, base_url, depth)
     if name == "_type" and res_type is None:
-        types = tuple(t.strip() for t in value.split(","))
+        types = tuple(t.strip() for t in _or_values(name, value))
         unknown = [t for t in types if t not in registry.REGISTRY]
         if unknown:
             raise Problem(name, f"_type names types not served here: {', '.join(unknown)}.")
@@ -261,8 +280,15 @@ def criterion(res_type: str | None, name: str, value: str, base_url: str, depth:
     param = lookup(res_type, pname)
     where = res_type or "a system-level search"
     if param is None:
-        raise Problem(name, f"Unknown search parameter '{pname}' for {where}.")
+        raise Problem(name, f"Unknown search parameter '{pname}' for {where}.", unknown=True)
     return _filter(param, name, modifier or None, value, base_url)
+
+
+def _or_values(name: str, value: str) -> list[str]:
+    values = split_unescaped(value, ",")
+    if len(values) > MAX_OR_VALUES:
+        raise Problem(name, f"A parameter takes at most {MAX_OR_VALUES} values; this one has {len(values)}.")
+    return values
 
 
 def _has(res_type, name, value, base_url, depth):
@@ -275,14 +301,20 @@ def _has(res_type, name, value, base_url, depth):
     ref = lookup(source, ref_name)
     if ref is None or ref.type != "reference" or res_type not in ref.targets:
         raise Problem(name, f"{source}.{ref_name} is not a reference that can point at {res_type}.")
-    return Has(source, ref, criterion(source, inner_name, value, base_url, depth + 1))
+    try:
+        inner = criterion(source, inner_name, value, base_url, depth + 1)
+    except Problem as p:
+        raise Problem(name, p.message) from None  # an unknown inner name is a malformed _has
+    return Has(source, ref, inner)
 
 
 def _chain(res_type, name, value, base_url, depth):
     head, rest = name.split(".", 1)
     pname, _, type_mod = head.partition(":")
     param = lookup(res_type, pname)
-    if param is None or param.type != "reference":
+    if param is None:
+        raise Problem(name, f"Unknown search parameter '{pname}' for {res_type}.", unknown=True)
+    if param.type != "reference":
         raise Problem(name, f"'{pname}' is not a reference parameter of {res_type}; it cannot be chained.")
     if type_mod:
         if type_mod not in param.targets:
@@ -296,9 +328,11 @@ def _chain(res_type, name, value, base_url, depth):
             continue
         try:
             branches.append((target, criterion(target, rest, value, base_url, depth + 1)))
-        except Problem:
-            if type_mod:
-                raise
+        except Problem as p:
+            # A target type without that parameter is no branch; a bad value or link is an error,
+            # and so is an unknown parameter on the one type named (the chain's head is known).
+            if type_mod or not p.unknown:
+                raise Problem(name, p.message) from None
     if not branches:
         raise Problem(name, f"No type {pname} can point at has a parameter '{rest}'.")
     return Chain(param, tuple(branches))
@@ -318,11 +352,13 @@ def _filter(param: SearchParam, name: str, modifier: str | None, value: str, bas
         if value not in ("true", "false"):
             raise Problem(name, ":missing takes true or false.")
         return Filter(param, modifier, (), missing=value == "true")
-    raw = [v for v in split_unescaped(value, ",")]
-    if not raw or any(v == "" for v in raw):
+    raw = _or_values(name, value)
+    if any(v == "" for v in raw):
         raise Problem(name, f"'{name}' needs a value (empty values between commas are not allowed).")
     parse_one = {"token": _token, "string": _string, "date": _date, "uri": _uri,
                  "reference": lambda v, m: _reference(param, v, m, base_url)}[param.type]
+    if param.column == "res_id":
+        parse_one = _id
     try:
         values = tuple(parse_one(v, modifier) for v in raw)
     except Problem as p:
@@ -330,9 +366,18 @@ def _filter(param: SearchParam, name: str, modifier: str | None, value: str, bas
     return Filter(param, modifier, values)
 
 
+def _id(raw: str, modifier) -> Token:
+    if not ID.fullmatch(raw):
+        raise Problem("_id", f"'{raw}' is not a resource id (1-64 letters, digits, '-' and '.').")
+    return Token(None, raw)
+
+
 def _token(raw: str, modifier):
     if modifier == "text":
-        return normalise(unescape(raw))
+        text = normalise(unescape(raw))
+        if not text:
+            raise Problem("token", ":text needs letters or digits.")
+        return text
     parts = split_unescaped(raw, "|")
     if len(parts) == 1:
         return Token(None, clip(unescape(parts[0])))

@@ -36,10 +36,16 @@ class SearchParam:
     sortable: bool = True
 
 
+# Parameters this server defines itself (not in R4) have their canonical URL here.
+OWN_SP = "https://samenzorg.nl/fhir/SearchParameter/"
+
+
 def _p(name, type_, paths, definition, targets=(), **kw) -> SearchParam:
     if isinstance(paths, str):
         paths = (paths,)
-    return SearchParam(name, type_, tuple(paths), SP + definition, tuple(targets), **kw)
+    if not definition.startswith("https://"):
+        definition = SP + definition
+    return SearchParam(name, type_, tuple(paths), definition, tuple(targets), **kw)
 
 
 # Parameters every type has (R4 "Resource" parameters).
@@ -72,6 +78,9 @@ def _person(rtype: str, *, family_given: bool) -> list[SearchParam]:
         ]
     return out
 
+
+CONSENT_ACTORS = ("Device", "Group", "CareTeam", "Organization", "Patient", "Practitioner", "RelatedPerson",
+                  "PractitionerRole")
 
 TYPES: dict[str, list[SearchParam]] = {
     "Patient": [
@@ -160,9 +169,15 @@ TYPES: dict[str, list[SearchParam]] = {
         _p("status", "token", "status", "Consent-status"),
         _p("scope", "token", "scope", "Consent-scope"),
         _p("category", "token", "category", "Consent-category"),
-        _p("actor", "reference", "provision.actor.reference", "Consent-actor",
-           ("Device", "Group", "CareTeam", "Organization", "Patient", "Practitioner", "RelatedPerson",
-            "PractitionerRole")),
+        _p("actor", "reference", "provision.actor.reference", "Consent-actor", CONSENT_ACTORS),
+        # R4's `actor` looks at the top-level provision only, where our Consents name nobody;
+        # this one looks at every level (FHIRPath Consent.repeat(provision).actor.reference).
+        _p("provision-actor", "reference", "provision*.actor.reference",
+           OWN_SP + "Consent-provision-actor", CONSENT_ACTORS,
+           documentation="Who is named as actor in a provision at any level of nesting (R4's "
+                         "`actor` looks at the top-level provision only). Expression: "
+                         "Consent.repeat(provision).actor.reference. Type/id, id, absolute URL; "
+                         "modifiers :[type], :missing; chaining and _has."),
         _p("action", "token", "provision.action", "Consent-action"),
         _p("period", "date", "provision.period", "Consent-period"),
         _p("date", "date", "dateTime", "clinical-date"),

@@ -164,13 +164,14 @@ class Builder:
         t = INDEX_TABLES["reference"]
         branches = []
         for target, inner in c.branches:
-            targets = select(R.c.res_id).where(*self.visible(target), self.criterion(target, inner)).correlate(None)
-            branches.append(and_(t.c.target_type == target, t.c.target_id.in_(targets)))
+            targets = _flat(select(R.c.res_id).where(*self.visible(target), self.criterion(target, inner)))
+            branches.append(and_(t.c.target_type == target, t.c.target_id.in_(select(targets.c.res_id))))
         return R.c.rid.in_(self._rows(res_type, c.param, and_(or_(*branches), self.local(t))))
 
     def _has(self, res_type: str, h: Has) -> object:
         t = INDEX_TABLES["reference"]
-        sources = self.rids(h.source_type, h.inner)
+        sources = _flat(self.rids(h.source_type, h.inner))
+        sources = select(sources.c.rid)
         pointing = select(t.c.target_id).where(
             t.c.res_type == h.source_type, t.c.param == h.param.name, t.c.target_type == res_type,
             t.c.rid.in_(sources), self.local(t))
@@ -182,7 +183,10 @@ class Builder:
         # distance between the value and now, and at least a day.
         gap = abs(self.now - v.low)
         slack = max(gap / 10, timedelta(days=1))
-        return v.low - slack, (v.high + slack) if v.high is not None else None
+        # Near year 1 or 9999 the window stops at the calendar's ends (an open end past 9999).
+        low = v.low - min(slack, v.low - datetime.min)
+        high = None if v.high is None or datetime.max - v.high < slack else v.high + slack
+        return low, high
 
     def _date_range(self, lo, hi, v: DateValue) -> object:
         """R4 date semantics between the search range [sl, sh) and a target range [lo, hi).
@@ -237,6 +241,13 @@ class Builder:
             wl, wh = self._widen(v)
             return and_(col >= wl, true() if wh is None else col < wh)
         raise ValueError(prefix)
+
+
+def _flat(stmt):
+    """The inner SELECT of a chain or `_has` link as a common table expression: written once at
+    the top of the statement instead of nested in its parent, so each link adds a fixed depth
+    (an access clause nested once per link overflowed SQLite's parser stack at two links)."""
+    return stmt.cte()
 
 
 def _has_prefix(col, prefix: str) -> object:

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 import pytest
+from fhir_builders import actor, classes, consent
 from sqlalchemy import delete, insert, select, text, update
 
 from gateway.search import index_rows, match, search_bundle
@@ -144,3 +145,115 @@ def ids(bundle: dict) -> list[str]:
 @pytest.fixture
 def store(engine) -> Store:
     return Store(engine)
+
+
+# -- a small, realistic care network served over HTTP (limits, cursors, fuzz) --------------
+# Two clients, their carers, care plans and logbook; the daughter's Consent permits only part
+# of her mother's record, and nothing of her father's.
+
+EXTRA = "urn:oid:2.16.840.1.113883.2.4.3.11.60.40.4.23.1"
+RP_ROLE = "urn:oid:2.16.840.1.113883.2.4.3.11.22.472"
+ACCESS = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentaction", "code": "access"}]}
+BSN = "http://fhir.nl/fhir/NamingSystem/bsn"
+CARER = "RelatedPerson/dochter"
+
+
+def _patient(pid, family, given, birth, bsn):
+    return {"resourceType": "Patient", "id": pid, "active": True, "gender": "female", "birthDate": birth,
+            "identifier": [{"system": BSN, "value": bsn}],
+            "name": [{"family": family, "given": [given]}],
+            "telecom": [{"system": "phone", "value": "0612345678"}, {"system": "email", "value": f"{pid}@x.nl"}],
+            "address": [{"line": ["Dorpsstraat 1"], "city": "Utrecht", "postalCode": "3511AA"}]}
+
+
+def _rp(rid, patient, family, *roles):
+    return {"resourceType": "RelatedPerson", "id": rid, "active": True, "patient": {"reference": patient},
+            "name": [{"family": family}], "gender": "male", "birthDate": "1970-05-05",
+            "relationship": [{"coding": [{"system": s, "code": c}]} for s, c in roles]}
+
+
+def _plan(pid, patient, performer, start, *, security=None):
+    plan = {"resourceType": "CarePlan", "id": pid, "status": "active", "intent": "plan",
+            "subject": {"reference": patient},
+            "category": [{"coding": [{"system": "http://snomed.info/sct", "code": "736353004"}], "text": "Zorg"}],
+            "period": {"start": start, "end": "2027-01-01"},
+            "activity": [{"detail": {"status": "scheduled", "code": {"text": "Boodschappen"},
+                                     "performer": [{"reference": performer}],
+                                     "scheduledPeriod": {"start": start}}}]}
+    if security:
+        plan["meta"] = {"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
+                                      "code": security}]}
+    return plan
+
+
+def _log(lid, patient, sender, sent, text, based_on):
+    return {"resourceType": "Communication", "id": lid, "status": "completed",
+            "subject": {"reference": patient}, "sender": {"reference": sender}, "sent": sent,
+            "recipient": [{"reference": patient}],
+            "basedOn": [{"reference": based_on}], "payload": [{"contentString": text}]}
+
+
+NETWORK = [
+    _patient("moeder", "de Vries", "Johanna", "1938-04-12", "111222333"),
+    _patient("vader", "Jansen", "Piet", "1935-11-02", "444555666"),
+    _rp("dochter", "Patient/moeder", "de Vries", (EXTRA, "100001")),
+    _rp("buurman", "Patient/moeder", "Bakker", (RP_ROLE, "19")),
+    _rp("zoon", "Patient/vader", "Jansen", (EXTRA, "100001")),
+    {"resourceType": "Organization", "id": "thuiszorg", "name": "Thuiszorg Midden", "active": True},
+    {"resourceType": "Practitioner", "id": "wv", "name": [{"family": "Visser", "given": ["Els"]}],
+     "gender": "female"},
+    {"resourceType": "PractitionerRole", "id": "rol-wv", "active": True,
+     "practitioner": {"reference": "Practitioner/wv"}, "organization": {"reference": "Organization/thuiszorg"},
+     "period": {"start": "2025-01-01"}},
+    {"resourceType": "CareTeam", "id": "team-moeder", "status": "active", "subject": {"reference": "Patient/moeder"},
+     "participant": [{"member": {"reference": "RelatedPerson/dochter"}},
+                     {"member": {"reference": "RelatedPerson/buurman"}},
+                     {"member": {"reference": "PractitionerRole/rol-wv"}}],
+     "period": {"start": "2026-01-01"}},
+    {"resourceType": "CareTeam", "id": "team-vader", "status": "active", "subject": {"reference": "Patient/vader"},
+     "participant": [{"member": {"reference": "RelatedPerson/zoon"}}]},
+    _plan("boodschappen", "Patient/moeder", "RelatedPerson/buurman", "2026-02-01"),
+    _plan("medicatie", "Patient/moeder", "PractitionerRole/rol-wv", "2026-03-01"),
+    _plan("geheim", "Patient/moeder", "PractitionerRole/rol-wv", "2026-03-02", security="R"),
+    _plan("vader-plan", "Patient/vader", "RelatedPerson/zoon", "2026-04-01"),
+    {"resourceType": "Goal", "id": "doel", "lifecycleStatus": "active", "subject": {"reference": "Patient/moeder"},
+     "description": {"text": "Zelfstandig wonen"}, "startDate": "2026-01-01",
+     "target": [{"dueDate": "2026-12-31"}]},
+    _log("log-1", "Patient/moeder", "PractitionerRole/rol-wv", "2026-11-20T09:00:00+01:00",
+         "Mevrouw sliep slecht.", "CarePlan/medicatie"),
+    _log("log-2", "Patient/moeder", "RelatedPerson/dochter", "2026-11-21T18:30:00Z",
+         "Boodschappen gedaan 🛒", "CarePlan/boodschappen"),
+    _log("log-3", "Patient/vader", "RelatedPerson/zoon", "2026-11-22T08:00:00+01:00",
+         "Alles goed.", "CarePlan/vader-plan"),
+    # The daughter may see CareTeam, CarePlan (except restricted ones), Communication and Patient
+    # of her mother; nothing of the father.
+    consent("c-dochter", "Patient/moeder", {"type": "deny", "provision": [
+        {"type": "permit", "actor": [actor(CARER)], "action": [ACCESS],
+         "class": classes("CareTeam", "CarePlan", "Communication", "Patient"),
+         "provision": [{"type": "deny", "securityLabel": [
+             {"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}]}]}]},
+            dateTime="2026-03-01T10:00:00+01:00", performer=[{"reference": "Patient/moeder"}]),
+    consent("c-zoon", "Patient/vader", {"type": "deny", "provision": [
+        {"type": "permit", "actor": [actor("RelatedPerson/zoon")], "action": [ACCESS]}]},
+            dateTime="2026-03-01T10:00:00+01:00", performer=[{"reference": "Patient/vader"}]),
+]
+
+
+H = {"Content-Type": "application/fhir+json"}
+
+
+@pytest.fixture
+def care_network(client):
+    """The network, loaded through the API by a system client; returns that client."""
+    for resource in NETWORK:
+        resp = client.put(f"/fhir/{resource['resourceType']}/{resource['id']}", json=resource, headers=H)
+        assert resp.status_code == 201, resp.get_json()
+    return client
+
+
+@pytest.fixture
+def carer(care_network, anonymous, mint):
+    """A test client acting as the daughter (a RelatedPerson with a partial Consent)."""
+    token = mint("user/*.cruds", fhir_user=CARER, client_id="familieportaal")
+    anonymous.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return anonymous
