@@ -23,9 +23,12 @@ from .errors import BadRequest, Conflict, Forbidden, Gone, NotFound, Preconditio
 from .policy import COMPARTMENT_TYPES, DIRECTORY, Policy, compartment_of, patient_of
 from .resource_types import SERVED, SERVED_TYPES
 from .scopes import CREATE, DELETE, READ, SEARCH, UPDATE
-from .storage.tables import INDEX_TABLES, history_compartment, resource_history, resources
+from .storage.tables import INDEX_TABLES, history_compartment, resource_history, resources, server_state
 
 SERVER_META = ("versionId", "lastUpdated")
+# Bump when what index rows hold changes (search parameters, consent facts, the date rule), so
+# `samenzorg db upgrade` rebuilds them: 2 = dates as Amsterdam days, Consent provision-actor.
+INDEX_RULES = "2"
 
 
 @dataclass(frozen=True)
@@ -446,3 +449,23 @@ def _stored(row) -> Stored:
 
 def _stored_history(row) -> Stored:
     return Stored(row.res_type, row.res_id, row.version, row.last_updated, row.body is None, row.body)
+
+
+def refresh_index(engine, batch: int = 500) -> int:
+    """Rebuild every resource's index rows when they were written under other INDEX_RULES (a
+    transaction per batch); returns how many were rebuilt."""
+    with engine.begin() as conn:
+        stored = conn.execute(select(server_state.c.value).where(server_state.c.key == "index_rules")).scalar()
+    if stored == INDEX_RULES:
+        return 0
+    total, after = 0, 0
+    while True:
+        with engine.connect().execution_options(write=True) as conn, conn.begin():
+            done, after = Repository(conn).reindex(after_rid=after, batch=batch)
+        total += done
+        if not done:
+            break
+    with engine.begin() as conn:
+        conn.execute(delete(server_state).where(server_state.c.key == "index_rules"))
+        conn.execute(insert(server_state).values(key="index_rules", value=INDEX_RULES))
+    return total

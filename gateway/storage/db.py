@@ -53,9 +53,19 @@ def alembic_config(url: str):
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    """Migrate the schema; at head, also rebuild index rows written under older index rules
+    (after every migration, so the rebuild writes into the schema the code declares)."""
     from alembic import command
 
     command.upgrade(alembic_config(url), revision)
+    if revision == "head":
+        from ..repository import refresh_index
+
+        engine = make_engine(url)
+        try:
+            refresh_index(engine)
+        finally:
+            engine.dispose()
 
 
 def head_revision() -> str:

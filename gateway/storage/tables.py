@@ -79,6 +79,15 @@ history_compartment = Table(
     Index(None, "seq"),
 )
 
+# What the stored data was built under, e.g. {"index_rules": "2"}: when the code's rules move on,
+# `samenzorg db upgrade` rebuilds what depends on them.
+server_state = Table(
+    "server_state",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(255), nullable=False),
+)
+
 
 def _index_table(name: str, *columns: Column, indexes: tuple = ()) -> Table:
     return Table(

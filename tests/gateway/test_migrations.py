@@ -49,3 +49,33 @@ def test_0003_fills_each_stored_versions_compartment(tmp_path):
         rows = conn.execute(history_compartment.select().order_by(history_compartment.c.seq)).all()
     engine.dispose()
     assert [(r.seq, r.patient_id) for r in rows] == [(1, "b"), (2, "a"), (3, "a")]
+
+
+def test_upgrade_rebuilds_index_rows_written_under_older_rules(tmp_path):
+    """A Consent stored before provision-actor existed is found by it after `db upgrade`; a
+    second upgrade rebuilds nothing."""
+    import orjson
+    from datetime import datetime
+
+    from gateway.storage.db import upgrade
+    from gateway.storage.tables import idx_reference, resources
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0003")
+    body = {"resourceType": "Consent", "id": "c", "status": "active", "patient": {"reference": "Patient/p"},
+            "provision": {"type": "deny", "provision": [
+                {"type": "permit", "actor": [{"reference": {"reference": "RelatedPerson/r"}}]}]}}
+    engine = make_engine(url)
+    with engine.begin() as conn:  # as the old code left it: no index rows at all
+        conn.execute(resources.insert().values(res_type="Consent", res_id="c", version=1, deleted=False,
+                                               last_updated=datetime(2026, 1, 1), body=orjson.dumps(body)))
+    upgrade(url)
+    with engine.connect() as conn:
+        rows = conn.execute(idx_reference.select().where(idx_reference.c.param == "provision-actor")).all()
+    engine.dispose()
+    assert [(r.target_type, r.target_id) for r in rows] == [("RelatedPerson", "r")]
+    from gateway.repository import refresh_index
+
+    engine = make_engine(url)
+    assert refresh_index(engine) == 0
+    engine.dispose()
