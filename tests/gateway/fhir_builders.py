@@ -20,3 +20,12 @@ def actor(reference):
 
 def classes(*types):
     return [{"system": RESOURCE_TYPES, "code": t} for t in types]
+
+
+def put_all(client, resources):
+    """PUT each resource as a system client (creating it with its id); returns the client."""
+    for r in resources:
+        resp = client.put(f"/fhir/{r['resourceType']}/{r['id']}", json=r,
+                          headers={"Content-Type": "application/fhir+json"})
+        assert resp.status_code == 201, resp.get_json()
+    return client

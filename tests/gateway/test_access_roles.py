@@ -1,6 +1,6 @@
 """Roles and the client's Consent, enforced on every way data can leave (through real HTTP)."""
 import pytest
-from fhir_builders import actor, consent
+from fhir_builders import actor, consent, put_all
 
 RP_ROLE = "urn:oid:2.16.840.1.113883.2.4.3.11.22.472"
 EXTRA = "urn:oid:2.16.840.1.113883.2.4.3.11.60.40.4.23.1"
@@ -61,10 +61,7 @@ NETWORK = [
 
 @pytest.fixture
 def network(client):
-    for resource in NETWORK:
-        resp = client.put(f"/fhir/{resource['resourceType']}/{resource['id']}", json=resource, headers=H)
-        assert resp.status_code == 201, resp.get_json()
-    return client
+    return put_all(client, NETWORK)
 
 
 @pytest.fixture

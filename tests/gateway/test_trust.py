@@ -10,7 +10,7 @@ import base64
 import json
 
 import pytest
-from fhir_builders import actor, classes, consent
+from fhir_builders import actor, classes, consent, put_all
 
 H = {"Content-Type": "application/fhir+json"}
 ACCESS = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentaction", "code": "access"}]}
@@ -58,10 +58,7 @@ RECORD = [
 
 @pytest.fixture
 def record(client):
-    for r in RECORD:
-        resp = client.put(f"/fhir/{r['resourceType']}/{r['id']}", json=r, headers=H)
-        assert resp.status_code == 201, resp.get_json()
-    return client
+    return put_all(client, RECORD)
 
 
 @pytest.fixture

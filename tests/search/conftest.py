@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 import pytest
-from fhir_builders import actor, classes, consent
+from fhir_builders import actor, classes, consent, put_all
 from sqlalchemy import delete, insert, select, text, update
 
 from gateway.search import index_rows, match, search_bundle
@@ -245,10 +245,7 @@ H = {"Content-Type": "application/fhir+json"}
 @pytest.fixture
 def care_network(client):
     """The network, loaded through the API by a system client; returns that client."""
-    for resource in NETWORK:
-        resp = client.put(f"/fhir/{resource['resourceType']}/{resource['id']}", json=resource, headers=H)
-        assert resp.status_code == 201, resp.get_json()
-    return client
+    return put_all(client, NETWORK)
 
 
 @pytest.fixture
