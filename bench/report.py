@@ -14,6 +14,7 @@ class Row:
     result: Result
     peak_rss_mb: float
     server_cpu: float  # server CPU seconds per second (all workers)
+    db_cpu: float | None = None  # the same for the PostgreSQL backends (a server on this machine)
     vs_ceiling: float | None = None
     carer_vs_system: float | None = None
 
@@ -42,14 +43,17 @@ def _ms(x: float) -> str:
 
 
 def table(rows: list[Row]) -> str:
+    db = any(r.db_cpu is not None for r in rows)
     lines = ["| scenario | as | req/s | p50 ms | p95 ms | p99 ms | non-2xx | requests | peak RSS/worker MB "
-             "| server CPU (cores) | generator CPU (cores) | vs ceiling | carer/system |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| server CPU (cores) |" + (" PostgreSQL CPU (cores) |" if db else "")
+             + " generator CPU (cores) | vs ceiling | carer/system |",
+             "|---|---|" + "---:|" * (11 + db)]
     for r in rows:
         res = r.result
+        db_cell = (f" {r.db_cpu:.2f} |" if r.db_cpu is not None else " – |") if db else ""
         lines.append(f"| {r.name} | {r.who if r.who != 'none' else 'bare Flask'} | {res.rate:,.0f} | {_ms(res.p50_ms)} "
                      f"| {_ms(res.p95_ms)} | {_ms(res.p99_ms)} | {res.non_2xx} | {res.requests:,} "
-                     f"| {r.peak_rss_mb:.0f} | {r.server_cpu:.2f} | {res.generator_cpu:.2f} "
+                     f"| {r.peak_rss_mb:.0f} | {r.server_cpu:.2f} |{db_cell} {res.generator_cpu:.2f} "
                      f"| {_pct(r.vs_ceiling)} | {_pct(r.carer_vs_system)} |")
     return "\n".join(lines)
 

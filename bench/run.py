@@ -119,6 +119,37 @@ def stored_resources(url: str) -> int:
         engine.dispose()
 
 
+class PostgresCpu:
+    """CPU seconds the database's PostgreSQL backends have used, for a server on this machine
+    (read from /proc; backends that exit keep the CPU they were last seen with)."""
+
+    def __init__(self, url: str):
+        from sqlalchemy import create_engine
+
+        self.engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        self.conn = self.engine.connect()
+        self.seen: dict[int, float] = {}
+
+    def __call__(self) -> float:
+        from sqlalchemy import text
+
+        pids = self.conn.execute(text("SELECT pid FROM pg_stat_activity "
+                                      "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalars()
+        for pid in pids:
+            self.seen[pid] = max(self.seen.get(pid, 0.0), server.cpu_seconds(pid))
+        return sum(self.seen.values())
+
+    def close(self) -> None:
+        self.conn.close()
+        self.engine.dispose()
+
+    @staticmethod
+    def local(url: str) -> bool:
+        from sqlalchemy.engine import make_url
+
+        return url.startswith("postgresql") and (make_url(url).host or "localhost") in ("127.0.0.1", "localhost", "::1")
+
+
 # --- HTTP for set-up (not measured) ---------------------------------------------------------------
 
 class Http:
@@ -217,12 +248,14 @@ def probe(http: Http, sc: scenarios.Scenario, rng: random.Random, tries: int = 3
 
 
 def measure(srv: server.Server, generator: str, sc_name: str, who: str, requests: list, args,
-            log) -> report.Row:
+            log, database_cpu=None) -> report.Row:
     if args.warmup > 0:
+        srv.settle(database_cpu)
         load.run(generator, srv.port, requests, args.warmup, args.connections)
-    with srv.watch() as stats:
+    srv.settle(database_cpu)
+    with srv.watch(database_cpu) as stats:
         result = load.run(generator, srv.port, requests, args.seconds, args.connections)
-    row = report.Row(sc_name, who, result, stats["peak_rss_mb"], stats["cpu_cores"])
+    row = report.Row(sc_name, who, result, stats["peak_rss_mb"], stats["cpu_cores"], stats["db_cpu_cores"])
     log(f"  {row.label:70} {result.rate:8,.0f} req/s  p95 {result.p95_ms:7.1f} ms  non-2xx {result.non_2xx}")
     return row
 
@@ -304,8 +337,13 @@ def main(argv=None) -> None:
                 if sc.who == "system" and sample and sc.name in scenarios.CEILING_SAMPLES:
                     (ceiling_files / f"{scenarios.CEILING_SAMPLES[sc.name]}.json").write_bytes(sample)
             log("Samenzorg:")
-            for sc in plan:
-                rows.append(measure(srv, generator, sc.name, sc.who, sc.requests, args, log))
+            database_cpu = PostgresCpu(url) if PostgresCpu.local(url) else None
+            try:
+                for sc in plan:
+                    rows.append(measure(srv, generator, sc.name, sc.who, sc.requests, args, log, database_cpu))
+            finally:
+                if database_cpu:
+                    database_cpu.close()
         finally:
             srv.stop()
         carers = sum(len(c.carers) for c in world)
@@ -384,7 +422,8 @@ def write_results(args, started, db_kind, facts, rows, loaded, resources_loaded,
          "the search page); `carer/system` is a carer's req/s over the same question asked by a system client. "
          "non-2xx counts answers outside 2xx plus requests that got no answer. Peak RSS is the largest worker's "
          "resident memory sampled during the scenario; server CPU is the workers' CPU seconds per second "
-         "(the machine has nproc cores)."),
+         "and PostgreSQL CPU the same for the database's backends (the machine has nproc cores, shared "
+         "with the load generator). See bench/README.md."),
     ]
     if notes:
         sections.append(("Problems seen when probing", "\n".join(f"- {n}" for n in notes)))

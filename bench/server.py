@@ -43,7 +43,7 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
         return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
@@ -82,7 +82,7 @@ class Server:
         return _children(self.proc.pid)
 
     def cpu_seconds(self) -> float:
-        return sum(_cpu_seconds(pid) for pid in self.workers())
+        return sum(cpu_seconds(pid) for pid in self.workers())
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -94,10 +94,22 @@ class Server:
                 self.proc.wait()
         self._log_file.close()
 
+    def settle(self, database_cpu=None, timeout: float = 30.0, idle: float = 0.1) -> None:
+        """Wait (at most `timeout` s) until the workers, and the database backends, are idle: requests a
+        generator left in flight when it stopped (wrk does) must not run into the next measurement."""
+        deadline = time.monotonic() + timeout
+        busy = lambda: self.cpu_seconds() + (database_cpu() if database_cpu else 0.0)  # noqa: E731
+        while time.monotonic() < deadline:
+            before = busy()
+            time.sleep(0.25)
+            if (busy() - before) / 0.25 < idle:
+                return
+
     @contextmanager
-    def watch(self):
-        """While the block runs, sample each worker's RSS; yields a dict filled in on exit
-        with `peak_rss_mb` (the largest worker) and `cpu_cores` (server CPU seconds per second)."""
+    def watch(self, database_cpu=None):
+        """While the block runs, sample each worker's RSS; yields a dict filled in on exit with
+        `peak_rss_mb` (the largest worker), `cpu_cores` (workers' CPU seconds per second) and, given
+        database_cpu() (CPU seconds of the database's processes), `db_cpu_cores`."""
         stats: dict = {}
         peak = [0.0]
         stop = threading.Event()
@@ -109,6 +121,7 @@ class Server:
 
         sampler = threading.Thread(target=sample, daemon=True)
         cpu0, t0 = self.cpu_seconds(), time.perf_counter()
+        db0 = database_cpu() if database_cpu else None
         sampler.start()
         try:
             yield stats
@@ -118,6 +131,7 @@ class Server:
             elapsed = time.perf_counter() - t0
             stats["peak_rss_mb"] = peak[0]
             stats["cpu_cores"] = (self.cpu_seconds() - cpu0) / elapsed if elapsed else 0.0
+            stats["db_cpu_cores"] = (database_cpu() - db0) / elapsed if db0 is not None and elapsed else None
 
 
 def samenzorg(database_url: str, secret: str, workers: int, threads: int, tmp: Path) -> Server:

@@ -135,6 +135,9 @@ def test_report_relates_rows_to_the_ceiling_and_carers_to_system(tmp_path):
     assert rows[0].vs_ceiling == pytest.approx(0.25) and rows[1].carer_vs_system == pytest.approx(0.2)
     text = report.table(rows)
     assert "| read | system | 500 | 1.0 | 2.0 | 3.0 | 0 | 5,000 | 90 |" in text and "| 25 % | – |" in text
+    assert "PostgreSQL CPU" not in text
+    rows[0].db_cpu = 0.5
+    assert "PostgreSQL CPU" in report.table(rows) and "| 1.50 | 0.50 | 0.10 |" in report.table(rows)
     pytest.importorskip("matplotlib")
     report.plot(rows, tmp_path / "p.png", "t")
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
