@@ -323,11 +323,8 @@ def main(argv=None) -> None:
             http = Http(srv.port)
             world, loaded = load_world(http, system_token, args.clients, args.seed, args.load_connections, log)
             rng = random.Random(args.seed)
-            template_client = dataset.client(0, args.clients, args.seed, marker="SEQMARK")
-            from mappings import network_to_fhir
-
-            template = scenarios.transaction_template(network_to_fhir(template_client.document), "SEQMARK")
-            plan = scenarios.build(world, system_token, carer_token, rng, args.pool, template)
+            plan = scenarios.build(world, system_token, carer_token, rng, args.pool,
+                                   scenarios.new_networks(args.clients, args.seed, rng))
             resources_loaded = stored_resources(url)
             ceiling_files = tmp / "ceiling"
             ceiling_files.mkdir()

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from mappings import network_to_fhir
+
+from .dataset import client
 from .load import SEQ, Request
 
 FHIR = "/fhir"
@@ -63,7 +66,7 @@ def _careplan_path(name: str, careplan: str) -> str:
 
 
 def build(clients: list[ClientIds], system_token: str, carer_token, rng: random.Random, pool: int,
-          transaction_template: bytes) -> list[Scenario]:
+          new_networks: list[bytes]) -> list[Scenario]:
     """The scenarios, each with up to `pool` requests. carer_token(related_person) -> token."""
     carers = [(c, k) for c in clients for k in c.carers]
     out: list[Scenario] = []
@@ -94,12 +97,18 @@ def build(clients: list[ClientIds], system_token: str, carer_token, rng: random.
         creates.append(Request("POST", f"{FHIR}/Communication", system_token, orjson.dumps(message)))
     out.append(Scenario("create Communication", "system", creates, write=True))
     out.append(Scenario("transaction: one new network", "system",
-                        [Request("POST", FHIR, system_token, transaction_template)], write=True))
+                        [Request("POST", FHIR, system_token, body) for body in new_networks], write=True))
     return out
 
 
-def transaction_template(bundle: dict, marker: str) -> bytes:
-    """A network's transaction Bundle whose ECD ids hold SEQ where `marker` was: each request a new network."""
-    raw = orjson.dumps(bundle)
-    assert marker.encode() in raw
-    return raw.replace(marker.encode(), SEQ)
+MARKER = "SEQMARK"
+
+
+def new_networks(clients: int, seed: int, rng: random.Random, count: int = 50) -> list[bytes]:
+    """Transaction Bundles shaped like `count` of the dataset's networks, with SEQ in their ECD ids, so
+    each request stores a new network; their professionals are spread over the pool, as a day's are."""
+    out = []
+    for i in rng.sample(range(clients), min(count, clients)):
+        raw = orjson.dumps(network_to_fhir(client(i, clients, seed, marker=MARKER).document))
+        out.append(raw.replace(MARKER.encode(), SEQ))
+    return out

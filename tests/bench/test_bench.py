@@ -5,6 +5,7 @@ measure what they say (a few seconds in all).
 """
 from __future__ import annotations
 
+import random
 import threading
 
 import orjson
@@ -12,7 +13,7 @@ import pytest
 from flask import Flask, request
 from werkzeug.serving import make_server
 
-from bench import dataset, load, report, run
+from bench import dataset, load, report, run, scenarios
 from mappings import load_network, network_to_fhir
 
 
@@ -51,6 +52,22 @@ def test_shared_bundle_holds_the_pool_the_networks_refer_to():
         for entry in network_to_fhir(dataset.client(i, 100, seed=3).document)["entry"]:
             if entry["resource"]["resourceType"] in ("Organization", "Practitioner"):
                 assert dataset.key_of(entry) in shared
+
+
+def test_carers_are_asked_only_what_their_sharing_choice_shows():
+    logbook_reader = scenarios.CarerIds("rp-log", frozenset({"logbook"}), [])
+    own = scenarios.CarerIds("rp-own", frozenset({"own-agreements"}), ["cp-2"])
+    world = [scenarios.ClientIds("p1", ["cp-1", "cp-2"], [logbook_reader, own])]
+    plan = scenarios.build(world, "sys", lambda rp: f"token-{rp}", random.Random(1), 20,
+                           scenarios.new_networks(30, 3, random.Random(1), count=3))
+    asked = {(sc.name, sc.who): sc.requests for sc in plan}
+    assert {r.path for r in asked["read CarePlan/{id}", "carer"]} == {"/fhir/CarePlan/cp-2"}
+    assert {r.token for r in asked["read CarePlan/{id}", "carer"]} == {"token-rp-own"}
+    assert {r.token for r in asked["Communication?subject&_sort=-sent&_count=20", "carer"]} == {"token-rp-log"}
+    assert ("CareTeam?patient", "carer") not in asked  # nobody here may see the care team
+    assert {r.path for r in asked["read CarePlan/{id}", "system"]} <= {"/fhir/CarePlan/cp-1", "/fhir/CarePlan/cp-2"}
+    networks = asked["transaction: one new network", "system"]
+    assert len(networks) == 3 and all(load.SEQ in r.body and b"SEQMARK" not in r.body for r in networks)
 
 
 @pytest.fixture(scope="module")
