@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -248,7 +249,7 @@ def probe(http: Http, sc: scenarios.Scenario, rng: random.Random, tries: int = 3
 
 
 def measure(srv: server.Server, generator: str, sc_name: str, who: str, requests: list, args,
-            log, database_cpu=None) -> report.Row:
+            database_cpu=None) -> report.Row:
     if args.warmup > 0:
         srv.settle(database_cpu)
         load.run(generator, srv.port, requests, args.warmup, args.connections)
@@ -286,96 +287,115 @@ def main(argv=None) -> None:
     generator = args.generator
     if generator == "auto":
         generator = "wrk" if load.wrk_path() else "python"
-    if generator == "wrk" and not load.wrk_path():
+        if generator == "python":
+            print(f"bench: wrk is not installed, using the Python load generator (for wrk: `{load.WRK_INSTALL}`)")
+    elif generator == "wrk" and not load.wrk_path():
         raise SystemExit(f"bench: wrk is not installed; `{load.WRK_INSTALL}` (Debian), or use --generator python")
-    if generator == "python" and args.generator == "auto":
-        print(f"bench: wrk is not installed, using the Python load generator (for wrk: `{load.WRK_INSTALL}`)")
-
-    def log(message: str) -> None:
-        print(message, flush=True)
-
     tmp = Path(tempfile.mkdtemp(prefix="samenzorg-bench-"))
     url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
-    db_kind = "postgresql" if url.startswith("postgresql") else "sqlite"
     try:
         db = prepare_database(url)
         facts = machine_facts(db, generator)
-        secret = secrets.token_urlsafe(32)
-        from gateway.auth import mint
-        from gateway.config import Settings
-
-        settings = Settings(database_url=url, jwt_secret=secret, var_dir=str(tmp / "var"))
-        system_token = mint(settings, scope="system/*.cruds", ttl=6 * 3600, client_id="bench-ecd")
-        tokens: dict[str, str] = {}
-
-        def carer_token(related_person: str) -> str:
-            if related_person not in tokens:
-                tokens[related_person] = mint(settings, scope="user/*.rs", fhir_user=f"RelatedPerson/{related_person}",
-                                              ttl=6 * 3600, client_id="bench-portal")
-            return tokens[related_person]
-
-        rows: list[report.Row] = []
-        notes: list[str] = []
         log(f"bench: {db}, {args.clients:,} clients, {args.seconds:g} s per scenario, {generator}")
-        srv = server.samenzorg(url, secret, args.workers, args.threads, tmp)
-        try:
-            srv.wait_ready()
-            http = Http(srv.port)
-            world, loaded = load_world(http, system_token, args.clients, args.seed, args.load_connections, log)
-            rng = random.Random(args.seed)
-            plan = scenarios.build(world, system_token, carer_token, rng, args.pool,
-                                   scenarios.new_networks(args.clients, args.seed, rng))
-            resources_loaded = stored_resources(url)
-            ceiling_files = tmp / "ceiling"
-            ceiling_files.mkdir()
-            for sc in plan:
-                problems, sample = probe(http, sc, rng)
-                notes += [f"{sc.name} ({sc.who}): {p}" for p in problems]
-                if sc.who == "system" and sample and sc.name in scenarios.CEILING_SAMPLES:
-                    (ceiling_files / f"{scenarios.CEILING_SAMPLES[sc.name]}.json").write_bytes(sample)
-            log("Samenzorg:")
-            database_cpu = PostgresCpu(url) if PostgresCpu.local(url) else None
-            try:
-                for sc in plan:
-                    rows.append(measure(srv, generator, sc.name, sc.who, sc.requests, args, log, database_cpu))
-            finally:
-                if database_cpu:
-                    database_cpu.close()
-        finally:
-            srv.stop()
-        carers = sum(len(c.carers) for c in world)
+        run = measure_samenzorg(args, url, generator, tmp)
         log("ceiling (bare Flask, the same bytes):")
-        ceilings: dict[str, float] = {}
-        generator_check = ""
-        ceil = server.ceiling(ceiling_files, args.workers, args.threads, tmp)
-        try:
-            ceil.wait_ready()
-            for kind in ("read", "search"):
-                size = (ceiling_files / f"{kind}.json").stat().st_size
-                row = measure(ceil, generator, f"ceiling: {kind} ({size:,} bytes)", "none",
-                              [load.Request("GET", f"/ceiling/{kind}")], args, log)
-                ceilings[kind] = row.result.rate
-                rows.append(row)
-            generator_check = check_generator(ceil, generator, args, log)
-        finally:
-            ceil.stop()
-        ceiling_of = {sc.name: sc.ceiling for sc in plan}
-        report.relate(rows, ceilings, ceiling_of)
-        write_results(args, started, db_kind, facts, rows, loaded, resources_loaded, carers, len(tokens),
-                      generator, generator_check, notes, log)
+        ceilings, generator_check = measure_ceiling(args, generator, run, tmp)
+        report.relate(run.rows, ceilings, {sc.name: sc.ceiling for sc in run.plan})
+        write_results(args, started, "postgresql" if url.startswith("postgresql") else "sqlite", facts, run,
+                      generator, generator_check)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def check_generator(ceil: server.Server, generator: str, args, log) -> str:
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+@dataclass
+class SamenzorgRun:
+    plan: list
+    rows: list
+    notes: list
+    loaded: dict  # bundles, entries, seconds of the transaction import
+    stored: int  # resources after loading
+    carers: int  # carers with a sharing choice in force
+    tokens: int  # carer tokens used
+    samples: Path  # the bytes the ceiling serves
+
+
+def measure_samenzorg(args, url: str, generator: str, tmp: Path) -> SamenzorgRun:
+    from gateway.auth import mint
+    from gateway.config import Settings
+
+    secret = secrets.token_urlsafe(32)
+    settings = Settings(database_url=url, jwt_secret=secret, var_dir=str(tmp / "var"))
+    system_token = mint(settings, scope="system/*.cruds", ttl=6 * 3600, client_id="bench-ecd")
+    tokens: dict[str, str] = {}
+
+    def carer_token(related_person: str) -> str:
+        if related_person not in tokens:
+            tokens[related_person] = mint(settings, scope="user/*.rs", fhir_user=f"RelatedPerson/{related_person}",
+                                          ttl=6 * 3600, client_id="bench-portal")
+        return tokens[related_person]
+
+    srv = server.samenzorg(url, secret, args.workers, args.threads, tmp)
+    try:
+        srv.wait_ready()
+        http = Http(srv.port)
+        world, loaded = load_world(http, system_token, args.clients, args.seed, args.load_connections, log)
+        rng = random.Random(args.seed)
+        plan = scenarios.build(world, system_token, carer_token, rng, args.pool,
+                               scenarios.new_networks(args.clients, args.seed, rng))
+        samples = tmp / "ceiling"
+        samples.mkdir()
+        notes = []
+        for sc in plan:
+            problems, sample = probe(http, sc, rng)
+            notes += [f"{sc.name} ({sc.who}): {p}" for p in problems]
+            if sc.who == "system" and sample and sc.name in scenarios.CEILING_SAMPLES:
+                (samples / f"{scenarios.CEILING_SAMPLES[sc.name]}.json").write_bytes(sample)
+        log("Samenzorg:")
+        database_cpu = PostgresCpu(url) if PostgresCpu.local(url) else None
+        try:
+            rows = [measure(srv, generator, sc.name, sc.who, sc.requests, args, database_cpu) for sc in plan]
+        finally:
+            if database_cpu:
+                database_cpu.close()
+    finally:
+        srv.stop()
+    return SamenzorgRun(plan, rows, notes, loaded, stored_resources(url), sum(len(c.carers) for c in world),
+                        len(tokens), samples)
+
+
+def measure_ceiling(args, generator: str, run: SamenzorgRun, tmp: Path) -> tuple[dict[str, float], str]:
+    """The ceiling's rows (appended to run.rows), its req/s per kind, and the generator check."""
+    ceilings: dict[str, float] = {}
+    ceil = server.ceiling(run.samples, args.workers, args.threads, tmp)
+    try:
+        ceil.wait_ready()
+        for kind in ("read", "search"):
+            sample = run.samples / f"{kind}.json"
+            if not sample.exists():
+                run.notes.append(f"no ceiling for {kind}: Samenzorg gave no 2xx answer to sample")
+                continue
+            row = measure(ceil, generator, f"ceiling: {kind} ({sample.stat().st_size:,} bytes)", "none",
+                          [load.Request("GET", f"/ceiling/{kind}")], args)
+            ceilings[kind] = row.result.rate
+            run.rows.append(row)
+        return ceilings, check_generator(ceil, generator, args)
+    finally:
+        ceil.stop()
+
+
+def check_generator(ceil: server.Server, generator: str, args) -> str:
     """Does the generator keep up? The ceiling's read once more with the other generator, if there is one."""
     request = [load.Request("GET", "/ceiling/read")]
     if not load.wrk_path():
         return (f"Only the Python generator was available (for wrk: `{load.WRK_INSTALL}`). Its CPU use is in the "
                 "table's generator column; well below one core per process means it was waiting on the server.")
     other = "python" if generator == "wrk" else "wrk"
-    first = measure(ceil, other, f"ceiling: read, {other}", "none", request, args, log)
-    again = measure(ceil, generator, f"ceiling: read, {generator} again", "none", request, args, log)
+    first = measure(ceil, other, f"ceiling: read, {other}", "none", request, args)
+    again = measure(ceil, generator, f"ceiling: read, {generator} again", "none", request, args)
 
     def line(row: report.Row, name: str) -> str:
         r = row.result
@@ -389,19 +409,20 @@ def check_generator(ceil: server.Server, generator: str, args, log) -> str:
         "|---|---:|---:|---:|---:|---:|---:|", line(first, other), line(again, generator)])
 
 
-def write_results(args, started, db_kind, facts, rows, loaded, resources_loaded, carers, tokens, generator,
-                  generator_check, notes, log) -> None:
+def write_results(args, started, db_kind: str, facts: str, run: SamenzorgRun, generator: str,
+                  generator_check: str) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"{started:%Y-%m-%d}-{db_kind}-{args.clients}" + (f"-{args.label}" if args.label else "")
     md, png = args.out / f"{stem}.md", args.out / f"{stem}.png"
+    loaded, rows = run.loaded, run.rows
     rate = loaded["entries"] / loaded["seconds"] if loaded["seconds"] else 0
     command = "python -m bench.run " + args.cmdline
     title = f"Samenzorg over HTTP, {db_kind}, {args.clients:,} clients" + (f" ({args.label} run)" if args.label else "")
     report.plot(rows, png, f"{title}: latency p50 / p95 / p99 per scenario")
     summary = (f"- transaction import: **{rate:,.0f} resources/s** ({loaded['entries']:,} entries in "
                f"{loaded['bundles']:,} network Bundles, {args.load_connections} in parallel, {loaded['seconds']:.1f} s)\n"
-               f"- stored resources after loading: {resources_loaded:,}; carers with a sharing choice in force: "
-               f"{carers:,} (tokens used: {tokens:,})\n"
+               f"- stored resources after loading: {run.stored:,}; carers with a sharing choice in force: "
+               f"{run.carers:,} (tokens used: {run.tokens:,})\n"
                f"- {args.connections} connections, closed loop, {args.seconds:g} s per scenario after "
                f"{args.warmup:g} s warm-up, requests picked at random from {args.pool:,} per scenario\n"
                f"- Samenzorg: `samenzorg serve --workers {args.workers} --threads {args.threads}` (gunicorn gthread); "
@@ -422,8 +443,8 @@ def write_results(args, started, db_kind, facts, rows, loaded, resources_loaded,
          "and PostgreSQL CPU the same for the database's backends (the machine has nproc cores, shared "
          "with the load generator). See bench/README.md."),
     ]
-    if notes:
-        sections.append(("Problems seen when probing", "\n".join(f"- {n}" for n in notes)))
+    if run.notes:
+        sections.append(("Problems seen", "\n".join(f"- {n}" for n in run.notes)))
     report.write_markdown(md, title, sections)
     log(f"bench: wrote {md} and {png.name}")
 
