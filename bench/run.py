@@ -343,6 +343,7 @@ def measure_samenzorg(args, url: str, generator: str, tmp: Path) -> SamenzorgRun
         srv.wait_ready()
         http = Http(srv.port)
         world, loaded = load_world(http, system_token, args.clients, args.seed, args.load_connections, log)
+        stored = stored_resources(url)
         rng = random.Random(args.seed)
         plan = scenarios.build(world, system_token, carer_token, rng, args.pool,
                                scenarios.new_networks(args.clients, args.seed, rng))
@@ -363,7 +364,7 @@ def measure_samenzorg(args, url: str, generator: str, tmp: Path) -> SamenzorgRun
                 database_cpu.close()
     finally:
         srv.stop()
-    return SamenzorgRun(plan, rows, notes, loaded, stored_resources(url), sum(len(c.carers) for c in world),
+    return SamenzorgRun(plan, rows, notes, loaded, stored, sum(len(c.carers) for c in world),
                         len(tokens), samples)
 
 
