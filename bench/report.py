@@ -15,6 +15,7 @@ class Row:
     peak_rss_mb: float
     server_cpu: float  # server CPU seconds per second (all workers)
     db_cpu: float | None = None  # the same for the PostgreSQL backends (a server on this machine)
+    worker_cpu: tuple = ()  # per worker (a worker keeps the keep-alive connections it accepted)
     vs_ceiling: float | None = None
     carer_vs_system: float | None = None
 
@@ -42,10 +43,15 @@ def _ms(x: float) -> str:
     return f"{x:.1f}" if x < 100 else f"{x:.0f}"
 
 
+def _cores(r: Row) -> str:
+    split = " (" + " + ".join(f"{c:.2f}" for c in r.worker_cpu) + ")" if len(r.worker_cpu) > 1 else ""
+    return f"{r.server_cpu:.2f}{split}"
+
+
 def table(rows: list[Row]) -> str:
     db = any(r.db_cpu is not None for r in rows)
     lines = ["| scenario | as | req/s | p50 ms | p95 ms | p99 ms | non-2xx | requests | peak RSS/worker MB "
-             "| server CPU (cores) |" + (" PostgreSQL CPU (cores) |" if db else "")
+             "| server CPU (cores: all workers (each)) |" + (" PostgreSQL CPU (cores) |" if db else "")
              + " generator CPU (cores) | vs ceiling | carer/system |",
              "|---|---|" + "---:|" * (11 + db)]
     for r in rows:
@@ -53,7 +59,7 @@ def table(rows: list[Row]) -> str:
         db_cell = (f" {r.db_cpu:.2f} |" if r.db_cpu is not None else " – |") if db else ""
         lines.append(f"| {r.name} | {r.who if r.who != 'none' else 'bare Flask'} | {res.rate:,.0f} | {_ms(res.p50_ms)} "
                      f"| {_ms(res.p95_ms)} | {_ms(res.p99_ms)} | {res.non_2xx} | {res.requests:,} "
-                     f"| {r.peak_rss_mb:.0f} | {r.server_cpu:.2f} |{db_cell} {res.generator_cpu:.2f} "
+                     f"| {r.peak_rss_mb:.0f} | {_cores(r)} |{db_cell} {res.generator_cpu:.2f} "
                      f"| {_pct(r.vs_ceiling)} | {_pct(r.carer_vs_system)} |")
     return "\n".join(lines)
 

@@ -256,7 +256,8 @@ def measure(srv: server.Server, generator: str, sc_name: str, who: str, requests
     srv.settle(database_cpu)
     with srv.watch(database_cpu) as stats:
         result = load.run(generator, srv.port, requests, args.seconds, args.connections)
-    row = report.Row(sc_name, who, result, stats["peak_rss_mb"], stats["cpu_cores"], stats["db_cpu_cores"])
+    row = report.Row(sc_name, who, result, stats["peak_rss_mb"], stats["cpu_cores"], stats["db_cpu_cores"],
+                     tuple(stats["worker_cores"]))
     log(f"  {row.label:70} {result.rate:8,.0f} req/s  p95 {result.p95_ms:7.1f} ms  non-2xx {result.non_2xx}")
     return row
 
@@ -440,9 +441,10 @@ def write_results(args, started, db_kind: str, facts: str, run: SamenzorgRun, ge
          "bytes on the same machine in the same run (reads against the CarePlan, searches and history against "
          "the search page); `carer/system` is a carer's req/s over the same question asked by a system client. "
          "non-2xx counts answers outside 2xx plus requests that got no answer. Peak RSS is the largest worker's "
-         "resident memory sampled during the scenario; server CPU is the workers' CPU seconds per second "
-         "and PostgreSQL CPU the same for the database's backends (the machine has nproc cores, shared "
-         "with the load generator). See bench/README.md."),
+         "resident memory sampled during the scenario. Server CPU is the workers' CPU seconds per second, in all "
+         "and per worker: a worker keeps the keep-alive connections it accepted, so one busy worker beside an "
+         "idle one caps the run at one core. PostgreSQL CPU is the same for the database's backends. The machine "
+         "has nproc cores, shared with the load generator. See bench/README.md."),
     ]
     if run.notes:
         sections.append(("Problems seen", "\n".join(f"- {n}" for n in run.notes)))

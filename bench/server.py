@@ -108,7 +108,8 @@ class Server:
     @contextmanager
     def watch(self, database_cpu=None):
         """While the block runs, sample each worker's RSS; yields a dict filled in on exit with
-        `peak_rss_mb` (the largest worker), `cpu_cores` (workers' CPU seconds per second) and, given
+        `peak_rss_mb` (the largest worker), `cpu_cores` (workers' CPU seconds per second), `worker_cores`
+        (the same per worker: keep-alive connections stay with the worker that accepted them) and, given
         database_cpu() (CPU seconds of the database's processes), `db_cpu_cores`."""
         stats: dict = {}
         peak = [0.0]
@@ -120,6 +121,8 @@ class Server:
                 stop.wait(0.2)
 
         sampler = threading.Thread(target=sample, daemon=True)
+        workers = self.workers()
+        per_worker0 = [cpu_seconds(pid) for pid in workers]
         cpu0, t0 = self.cpu_seconds(), time.perf_counter()
         db0 = database_cpu() if database_cpu else None
         sampler.start()
@@ -131,6 +134,8 @@ class Server:
             elapsed = time.perf_counter() - t0
             stats["peak_rss_mb"] = peak[0]
             stats["cpu_cores"] = (self.cpu_seconds() - cpu0) / elapsed if elapsed else 0.0
+            stats["worker_cores"] = [(cpu_seconds(pid) - c0) / elapsed if elapsed else 0.0
+                                     for pid, c0 in zip(workers, per_worker0)]
             stats["db_cpu_cores"] = (database_cpu() - db0) / elapsed if db0 is not None and elapsed else None
 
 
