@@ -16,6 +16,7 @@ class Row:
     server_cpu: float  # server CPU seconds per second (all workers)
     db_cpu: float | None = None  # the same for the PostgreSQL backends (a server on this machine)
     worker_cpu: tuple = ()  # per worker (a worker keeps the keep-alive connections it accepted)
+    attempts: int = 1  # measured this often; only the last counts
     vs_ceiling: float | None = None
     carer_vs_system: float | None = None
 
@@ -43,9 +44,15 @@ def _ms(x: float) -> str:
     return f"{x:.1f}" if x < 100 else f"{x:.0f}"
 
 
+def one_worker(r: Row) -> bool:
+    """Did one worker do (nearly) all the work? Then the row measured one process, not the server."""
+    return len(r.worker_cpu) > 1 and r.server_cpu > 0.05 and max(r.worker_cpu) > 0.9 * r.server_cpu
+
+
 def _cores(r: Row) -> str:
     split = " (" + " + ".join(f"{c:.2f}" for c in r.worker_cpu) + ")" if len(r.worker_cpu) > 1 else ""
-    return f"{r.server_cpu:.2f}{split}"
+    tries = f" ({r.attempts} tries)" if r.attempts > 1 else ""
+    return f"{r.server_cpu:.2f}{split}" + (" †" if one_worker(r) else "") + tries
 
 
 def table(rows: list[Row]) -> str:
@@ -61,6 +68,10 @@ def table(rows: list[Row]) -> str:
                      f"| {_ms(res.p95_ms)} | {_ms(res.p99_ms)} | {res.non_2xx} | {res.requests:,} "
                      f"| {r.peak_rss_mb:.0f} | {_cores(r)} |{db_cell} {res.generator_cpu:.2f} "
                      f"| {_pct(r.vs_ceiling)} | {_pct(r.carer_vs_system)} |")
+    if any(one_worker(r) for r in rows):
+        lines += ["", "† one worker did over 90 % of the work: it had accepted (nearly) all the keep-alive "
+                      "connections, so this row measured one process, even after the retries (--retries); "
+                      "repeat the run before comparing it."]
     return "\n".join(lines)
 
 
