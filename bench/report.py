@@ -69,9 +69,9 @@ def table(rows: list[Row]) -> str:
                      f"| {r.peak_rss_mb:.0f} | {_cores(r)} |{db_cell} {res.generator_cpu:.2f} "
                      f"| {_pct(r.vs_ceiling)} | {_pct(r.carer_vs_system)} |")
     if any(one_worker(r) for r in rows):
-        lines += ["", "† one worker did over 90 % of the work: it had accepted (nearly) all the keep-alive "
-                      "connections, so this row measured one process, even after the retries (--retries); "
-                      "repeat the run before comparing it."]
+        lines += ["", "† one worker did over 90 % of the work, even after the retries (--retries): it held (nearly) "
+                      "all the keep-alive connections, or the other worker's threads were waiting (on SQLite's "
+                      "write lock, for one); the server CPU beside the ceiling's tells which."]
     return "\n".join(lines)
 
 

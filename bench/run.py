@@ -253,7 +253,7 @@ def probe(http: Http, sc: scenarios.Scenario, rng: random.Random, tries: int = 3
 def measure(srv: server.Server, generator: str, sc_name: str, who: str, requests: list, args,
             database_cpu=None) -> report.Row:
     """One row: warm up, then measure; measured again (up to --retries times) while one worker did nearly
-    all the work, since a worker keeps the connections it accepted and the row would measure one process."""
+    all the work: a worker keeps the connections it accepted, and new connections may spread better."""
     if args.warmup > 0:
         srv.settle(database_cpu)
         load.run(generator, srv.port, requests, args.warmup, args.connections)
@@ -450,8 +450,8 @@ def write_results(args, started, db_kind: str, facts: str, run: SamenzorgRun, ge
          "the search page); `carer/system` is a carer's req/s over the same question asked by a system client. "
          "non-2xx counts answers outside 2xx plus requests that got no answer. Peak RSS is the largest worker's "
          "resident memory sampled during the scenario. Server CPU is the workers' CPU seconds per second, in all "
-         "and per worker: a worker keeps the keep-alive connections it accepted, so one busy worker beside an "
-         "idle one caps the run at one core. PostgreSQL CPU is the same for the database's backends. The machine "
+         "and per worker: one busy worker beside an idle one (†) held all the keep-alive connections or had "
+         "the other waiting, e.g. on SQLite's write lock. PostgreSQL CPU is the same for the database's backends. The machine "
          "has nproc cores, shared with the load generator. See bench/README.md."),
     ]
     if run.notes:

@@ -158,7 +158,7 @@ def test_report_relates_rows_to_the_ceiling_and_carers_to_system(tmp_path):
     rows[0].worker_cpu = (1.0, 0.5)
     assert "| 1.50 (1.00 + 0.50) | 0.50 |" in report.table(rows) and "†" not in report.table(rows)
     rows[0].worker_cpu = (1.45, 0.05)
-    assert "| 1.50 (1.45 + 0.05) † | 0.50 |" in report.table(rows) and "† one worker" in report.table(rows)
+    assert "| 1.50 (1.45 + 0.05) † | 0.50 |" in report.table(rows) and "† one worker did" in report.table(rows)
     pytest.importorskip("matplotlib")
     report.plot(rows, tmp_path / "p.png", "t")
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
