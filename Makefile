@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+BENCH_STAMP := $(VENV)/.bench-installed-stamp
 
 .PHONY: install r4-definitions run test bench clean
 
@@ -27,9 +28,13 @@ r4-definitions: install
 test: install r4-definitions
 	$(BIN)/python -m pytest
 
-## bench: the benchmarks in bench/ (by hand; results go to bench/RESULTS.md)
-bench: install
-	$(BIN)/python -m bench.run
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+## bench: Samenzorg over HTTP next to a bare-Flask ceiling (bench/README.md); e.g. make bench ARGS="--clients 10000"
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run $(ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .cache
