@@ -86,6 +86,10 @@ def create_app(config: Settings | dict | None = None) -> Flask:
         except FhirError as error:
             return _error(error)
 
+    @app.errorhandler(FhirError)
+    def fhir_error(error: FhirError):  # raised outside the FHIR route, e.g. by a request hook
+        return _error(error)
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = {404: "not-found", 405: "not-supported", 413: "too-costly"}.get(exc.code, "invalid")

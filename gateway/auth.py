@@ -101,8 +101,12 @@ def _local_user(fhir_user: object, base_url: str | None) -> tuple[str, str]:
 
 
 def access_from_claims(claims: dict, base_url: str | None = None) -> Access:
-    scopes = parse_scopes(claims.get("scope") if isinstance(claims.get("scope"), str)
-                          else " ".join(claims.get("scope") or ()))
+    scope = claims.get("scope", "")
+    if isinstance(scope, list) and all(isinstance(s, str) for s in scope):
+        scope = " ".join(scope)
+    if not isinstance(scope, str):
+        raise Unauthorized("The token's scope claim must be a space-separated string.")
+    scopes = parse_scopes(scope)
     fhir_user = claims.get("fhirUser")
     client_id = claims.get("azp") or claims.get("client_id")
     if fhir_user:

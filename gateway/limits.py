@@ -65,7 +65,10 @@ def _read_chunked(environ: dict, limit: int) -> int:
     """Read a body sent without Content-Length, at most one byte past `limit`, and hand it on as if
     it had one. Returns its size (limit + 1 meaning "more than the limit")."""
     stream, body = environ["wsgi.input"], bytearray()
-    while len(body) <= limit and (chunk := stream.read(limit + 1 - len(body))):
-        body += chunk
+    try:
+        while len(body) <= limit and (chunk := stream.read(limit + 1 - len(body))):
+            body += chunk
+    except Exception as exc:  # the server's chunk parser refuses what the client sent (any kind)
+        raise BadRequest(f"The chunked request body is malformed: {type(exc).__name__}.") from None
     environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(bytes(body)), str(len(body))
     return len(body)

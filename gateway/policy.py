@@ -122,15 +122,20 @@ class Policy:
             return (self.carer_patient_id,)
         return ()
 
-    def _practitioner_patients(self) -> tuple[str, ...]:
-        """Subjects of open CareTeams where the practitioner, or a current PractitionerRole of
-        theirs, is a participant whose own period (if any) includes now."""
-        me = self.access.fhir_user
+    @cached_property
+    def practitioner_identities(self) -> frozenset[str]:
+        """The practitioner and their current PractitionerRoles: whom they act as."""
         r = idx_reference
         role_rids = select(r.c.rid).where(r.c.res_type == "PractitionerRole", r.c.param == "practitioner",
                                           r.c.target_type == "Practitioner", r.c.target_id == self.access.user_id)
-        members = {me} | {f"PractitionerRole/{b['id']}" for b in self._bodies(role_rids)
-                          if b.get("active") is not False and self._current_period(b)}
+        return frozenset({self.access.fhir_user} | {f"PractitionerRole/{b['id']}" for b in self._bodies(role_rids)
+                                                    if b.get("active") is not False and self._current_period(b)})
+
+    def _practitioner_patients(self) -> tuple[str, ...]:
+        """Subjects of open CareTeams where the practitioner, or a current PractitionerRole of
+        theirs, is a participant whose own period (if any) includes now."""
+        r = idx_reference
+        members = self.practitioner_identities
         team_rids = select(r.c.rid).where(
             r.c.res_type == "CareTeam", r.c.param == "participant",
             or_(*(and_(r.c.target_type == t, r.c.target_id == i) for t, i in (m.split("/", 1) for m in members))))
@@ -260,6 +265,11 @@ class Policy:
         if role == "practitioner":
             if not subjects or None in subjects or not subjects <= {f"Patient/{p}" for p in self.patients}:
                 raise Forbidden("Practitioners write only for patients of a care team they take part in.")
+            if resource is not None:
+                sender = (resource.get("sender") or {}).get("reference") if res_type == "Communication" else None
+                if sender is not None and sender not in self.practitioner_identities:
+                    raise Forbidden("A message must name its author (you, or a role of yours) as sender.")
+                self._check_references(resource)
             return
         # Patients, representatives and carers add logbook messages; nothing else.
         if res_type != "Communication" or resource is None or current is not None:

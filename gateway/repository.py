@@ -271,6 +271,13 @@ class Repository:
         `method` is what history records for the new version (PUT, or PATCH).
         """
         current = self._current(res_type, res_id, for_update=True, restricted=False)
+        if not self.policy.unrestricted:
+            # A person's PUT updates what they may see; only record systems create with an id of
+            # their choosing. So a hidden id and a missing (or deleted) one give the same 404.
+            self.access.require(UPDATE, res_type)
+            visible = self._current(res_type, res_id) is not None
+            if not visible or current is None or current.deleted:
+                raise self._not_found(f"{res_type}/{res_id} is not known; create it with POST.")
         self.access.require(CREATE if current is None or current.deleted else UPDATE, res_type)
         self.policy.check_write(res_type, {**resource, "id": res_id}, _body(current))
         if if_match is not None:
@@ -307,6 +314,11 @@ class Repository:
         """Whether the caller may read this resource now (e.g. the one they just wrote)."""
         return self.policy.unrestricted or self._current(stored.res_type, stored.res_id) is not None
 
+    @_records_refusal
+    def require(self, permission: str, res_type: str) -> None:
+        """The token's scopes must grant this (for operations); a refusal is recorded."""
+        self.access.require(permission, res_type)
+
     def refuse(self, message: str) -> Forbidden:
         """A refusal decided outside the repository's own methods (an operation's rule); recorded
         like every other. Use as `raise repo.refuse(...)`."""
@@ -336,10 +348,19 @@ class Repository:
         """Queue an AuditEvent naming what was shown (or refused) and whose record it is."""
         if not self.policy.audited:
             return
-        if patients is None and self.policy.carer_patient:
+        if patients is None and not self.policy.carer_patient:
+            # A practitioner may see several clients' records in one request: one event per client,
+            # naming only what is in that client's record (a client's carers may read it), and one
+            # naming no client for the rest (directory entries).
+            groups: dict[str | None, list] = {} if found else {None: []}
+            for ref, body in found:
+                groups.setdefault(patient_of(body) if body else None, []).append((ref, body))
+            for patient, part in sorted(groups.items(), key=lambda g: g[0] or ""):
+                self._audit(interaction, part, outcome=outcome, query=query, detail=detail,
+                            patients=[patient] if patient else [])
+            return
+        if patients is None:
             patients = [self.policy.carer_patient]
-        elif patients is None:  # a practitioner may see several clients' records in one request
-            patients = sorted({p for _, body in found if body and (p := patient_of(body))})
         consents = self._deciding_consents(found) if patients else []
         self.audits.append(audit.Disclosure(self.interaction or interaction, outcome, patients,
                                             [ref for ref, _ in found], consents, query, detail))

@@ -1,13 +1,18 @@
 """The gunicorn worker `samenzorg serve` runs: held to the request line and header limits stated in
 gateway/limits.py, and answering what it refuses while reading a request with an OperationOutcome
-(414, 431) instead of gunicorn's HTML page."""
+(400, 414, 431, 501) instead of gunicorn's HTML page."""
 from __future__ import annotations
 
 import socket
 from http import HTTPStatus
 
 import orjson
-from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
+from gunicorn.http.errors import (ChunkMissingTerminator, ExpectationFailed, ForbiddenProxyRequest,
+                                  InvalidChunkExtension, InvalidChunkSize, InvalidHeader, InvalidHeaderName,
+                                  InvalidHTTPVersion, InvalidProxyLine, InvalidRequestLine, InvalidRequestMethod,
+                                  InvalidResponseHeader, InvalidResponseHeaderName, InvalidSchemeHeaders,
+                                  LimitRequestHeaders, LimitRequestLine, ObsoleteFolding,
+                                  UnsupportedTransferCoding)
 from gunicorn.workers.gthread import ThreadWorker
 
 from .errors import Issue, outcome
@@ -30,6 +35,12 @@ _REFUSALS = (
 )
 
 
+# What gunicorn refuses while parsing a request that is the client's doing (not ours).
+_MALFORMED = (InvalidRequestLine, InvalidRequestMethod, InvalidHTTPVersion, InvalidHeader, InvalidHeaderName,
+              ObsoleteFolding, InvalidChunkSize, ChunkMissingTerminator, InvalidChunkExtension,
+              InvalidProxyLine, ForbiddenProxyRequest, InvalidSchemeHeaders, ExpectationFailed)
+
+
 class Worker(ThreadWorker):
     def handle_error(self, req, client, addr, exc):
         for kind, status, diagnostics in _REFUSALS:
@@ -37,6 +48,13 @@ class Worker(ThreadWorker):
                 self.log.warning("refused a request from %s: %s", (addr or ("",))[0], exc)
                 _answer_and_close(client, refusal(status, diagnostics))
                 return
+        if isinstance(exc, UnsupportedTransferCoding):
+            _answer_and_close(client, refusal(501, "This Transfer-Encoding is not supported.", "not-supported"))
+            return
+        if isinstance(exc, _MALFORMED) and not isinstance(exc, (InvalidResponseHeader, InvalidResponseHeaderName)):
+            self.log.warning("refused a malformed request from %s: %s", (addr or ("",))[0], exc)
+            _answer_and_close(client, refusal(400, f"Malformed HTTP request ({type(exc).__name__}).", "invalid"))
+            return
         super().handle_error(req, client, addr, exc)
 
 
@@ -54,9 +72,9 @@ def _answer_and_close(client: socket.socket, response: bytes) -> None:
         pass  # the client has gone, or keeps sending: gunicorn closes the socket either way
 
 
-def refusal(status: int, diagnostics: str) -> bytes:
+def refusal(status: int, diagnostics: str, code: str = "too-long") -> bytes:
     """A whole HTTP response carrying an OperationOutcome; the connection closes after it."""
-    body = orjson.dumps(outcome([Issue("error", "too-long", diagnostics)]))
+    body = orjson.dumps(outcome([Issue("error", code, diagnostics)]))
     head = (f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nConnection: close\r\n"
             f"Content-Type: application/fhir+json; charset=utf-8\r\nContent-Length: {len(body)}\r\n\r\n")
     return head.encode("latin-1") + body

@@ -209,11 +209,11 @@ def _assign_ids(ctx: Context, entries: list[dict], subs: list[FhirRequest]) -> d
     rewritten. POST entries get their server id now; a matched If-None-Exist
     or conditional PUT points the fullUrl at the existing resource. Entries
     with the same condition get the same target: a second If-None-Exist
-    reads what the first one creates (as HAPI does), a second conditional
-    PUT is then refused as an overlap.
+    reads what the first one creates (as HAPI does); a conditional PUT with
+    the criteria of an earlier entry is then refused as a second write of it.
     """
     ids: dict[str, str] = {}
-    targets: dict[tuple, str] = {}  # (method, type, sorted criteria) -> the id the first such entry got
+    targets: dict[tuple, str] = {}  # (type, criteria as a set) -> the id the first such entry got
     for i, (entry, sub) in enumerate(zip(entries, subs)):
         full_url = entry.get("fullUrl")
         rtype = sub.path.split("/")[0]
@@ -221,7 +221,7 @@ def _assign_ids(ctx: Context, entries: list[dict], subs: list[FhirRequest]) -> d
             target = None
             if sub.header("if-none-exist"):
                 _, query = split_url("?" + sub.header("if-none-exist").lstrip("?"))
-                key = ("POST", rtype, tuple(sorted(query)))
+                key = (rtype, tuple(sorted(set(query))))
                 target = targets.get(key) or _match_one(ctx, i, rtype, query, "ifNoneExist")
                 if target is None:
                     targets[key] = target = str(uuid.uuid4())
@@ -236,7 +236,7 @@ def _assign_ids(ctx: Context, entries: list[dict], subs: list[FhirRequest]) -> d
             if full_url:
                 ids[full_url] = f"{rtype}/{target}"
         elif sub.method == "PUT" and "/" not in sub.path and rtype in SERVED:
-            key = ("PUT", rtype, tuple(sorted(sub.query)))
+            key = (rtype, tuple(sorted(set(sub.query))))
             body_id = sub.body.get("id") if isinstance(sub.body, dict) else None
             target = targets.get(key) or _match_one(ctx, i, rtype, sub.query, "The conditional update") \
                 or (body_id if isinstance(body_id, str) else None) or str(uuid.uuid4())
@@ -262,9 +262,12 @@ def _refuse_overlaps(subs: list[FhirRequest]) -> None:
     """A transaction writes each resource once (http.html#trules): two writes of one identity fail it."""
     writer: dict[str, int] = {}
     for i, sub in enumerate(subs):
-        if sub.method not in ("PUT", "PATCH", "DELETE") or sub.path.count("/") != 1:
+        if sub.method == "POST" and "assigned_id" in sub.params:
+            identity = f"{sub.path.strip('/')}/{sub.params['assigned_id']}"
+        elif sub.method in ("PUT", "PATCH", "DELETE") and sub.path.count("/") == 1:
+            identity = sub.path
+        else:
             continue
-        identity = sub.path
         if identity in writer:
             raise _entry_error(i, BadRequest(
                 f"Bundle.entry[{i}] writes {identity}, as Bundle.entry[{writer[identity]}] does; "

@@ -16,7 +16,7 @@ from ..fhirhttp import FhirRequest, FhirResponse
 from ..policy import patient_of
 from ..repository import Repository
 from ..resource_types import SERVED_TYPES
-from ..scopes import parse_scopes
+from ..scopes import READ, parse_scopes
 from . import Context
 from .operations import operation
 
@@ -31,9 +31,15 @@ def _params(req: FhirRequest) -> dict[str, list]:
     if body is not None:
         if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
             raise BadRequest("Send a Parameters resource.", expression="Parameters")
-        for p in body.get("parameter") or []:
+        parameters = body.get("parameter", [])
+        if not isinstance(parameters, list):
+            raise BadRequest("Parameters.parameter must be a list.", expression="Parameters.parameter")
+        for i, p in enumerate(parameters):
+            if not isinstance(p, dict) or not isinstance(p.get("name"), str):
+                raise BadRequest("Each parameter is an object with a name.",
+                                 expression=f"Parameters.parameter[{i}]")
             value = next((v for k, v in p.items() if k.startswith("value") or k == "resource"), None)
-            out.setdefault(p.get("name"), []).append(value)
+            out.setdefault(p["name"], []).append(value)
     for k, v in req.query:
         out.setdefault(k, []).append(v)
     return out
@@ -54,6 +60,9 @@ def _one(params: dict, name: str, required: bool = True):
 def _carer(ctx: Context, actor: str) -> Repository:
     """The repository as the actor would have it (what they may see, under the client's Consent),
     checked to be one the caller may look into."""
+    # Both operations explain the client's Consent and show what it lets a carer see: they need
+    # the right to read Consents, whatever the caller's role.
+    ctx.repo.require(READ, "Consent")
     if not isinstance(actor, str) or not actor.startswith("RelatedPerson/"):
         raise BadRequest("actor must be a RelatedPerson reference, e.g. RelatedPerson/123.", expression="actor")
     caller = ctx.repo.policy
@@ -75,13 +84,13 @@ def evaluate(ctx: Context, req: FhirRequest) -> FhirResponse:
     action_code = _one(params, "action", required=False) or "access"
     if isinstance(action_code, dict):  # valueCoding
         action_code = action_code.get("code")
-    if action_code not in _ACTIONS:
+    if not isinstance(action_code, str) or action_code not in _ACTIONS:
         raise BadRequest("action is 'access' (read) or 'contribute' (add to the logbook).", expression="action")
     resource = _one(params, "resource")
     if isinstance(resource, str):
         rtype, _, rid = resource.partition("/")
         resource = orjson.loads(ctx.repo.read(rtype, rid).body)
-    if not isinstance(resource, dict) or "resourceType" not in resource:
+    if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
         raise BadRequest("resource is a reference to a stored resource or a resource.", expression="resource")
     decision = target.decide(resource, _ACTIONS[action_code])
     outside = patient_of(resource) not in (target.carer_patient, None)
