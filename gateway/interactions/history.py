@@ -52,7 +52,6 @@ def _history(ctx: Context, req: FhirRequest, rtype: str | None, rid: str | None)
     rows = ctx.repo.history(rtype, rid, since=since, before_seq=before, count=count + 1)
     more, rows = len(rows) > count, rows[:count]
 
-    base = f"{ctx.base_url}/{path}"
     kept = [(k, v) for k, v in params if k in _KEPT]
 
     def link(relation: str, page: paging.Cursor | None) -> dict:

@@ -8,6 +8,7 @@ and R4B agree. Reads never come here; they serve the bytes this module approved.
 """
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 
 import orjson
@@ -24,9 +25,25 @@ def parse_json(raw: bytes) -> object:
     if not raw or not raw.strip():
         raise BadRequest("The request body is empty; a FHIR JSON resource was expected.")
     try:
-        return check_depth(orjson.loads(raw))
+        value = check_depth(orjson.loads(raw))
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"The request body is not valid JSON: {exc}") from None
+    # orjson keeps the last of two equal keys; FHIR JSON has each property once (json.html), and
+    # silently dropping one would store something other than what the client sent.
+    try:
+        json.loads(raw, object_pairs_hook=_unique_keys)
+    except ValueError as exc:
+        raise BadRequest(f"The request body is not valid JSON: {exc}") from None
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise BadRequest(f"The property '{twice[:64]}' appears twice in one JSON object.")
+    return out
 
 
 @lru_cache(maxsize=None)

@@ -15,6 +15,10 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 BASE64_PLAIN = re.compile(r"[0-9a-zA-Z+/=]*")  # fast path: base64 without whitespace
 
 
+MAX_STRING = 1024 * 1024  # R4 datatypes: "strings SHALL NOT exceed 1MB in size"
+LIMITED_STRINGS = frozenset({"string", "markdown"})
+
+
 def problem(kind: str, value) -> str | None:
     """Why `value` is not a valid R4 `kind` in JSON, or None."""
     if kind == "boolean":
@@ -32,6 +36,8 @@ def problem(kind: str, value) -> str | None:
         return "must be a JSON string"
     if not value.strip():
         return "must not be empty or only whitespace"
+    if kind in LIMITED_STRINGS and len(value) > MAX_STRING:
+        return f"is longer than R4's limit of {MAX_STRING} characters"
     if CONTROL.search(value):
         return "contains a control character (only tab, CR and LF are allowed)"
     if kind == "base64Binary" and len(value) % 4 == 0 and BASE64_PLAIN.fullmatch(value):

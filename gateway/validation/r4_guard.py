@@ -11,7 +11,7 @@ dom-2..dom-5. Each problem is an Issue naming the element's path.
 from __future__ import annotations
 
 from ..errors import Issue
-from . import bindings, narrative, primitives
+from . import bindings, invariants, narrative, primitives
 from .r4_tables import ELEMENTS, REQUIRED, ROOT_TYPES
 
 MAX_ISSUES = 50
@@ -81,6 +81,9 @@ class _Walk:
                 self.issue("invalid", where, "Empty arrays are not allowed in FHIR JSON.")
             else:
                 pair = obj.get(name[1:] if name[:1] == "_" else f"_{name}")
+                if isinstance(pair, list) and len(pair) != len(value) and name[:1] != "_":
+                    self.issue("structure", where, f"{name} and _{name} must have the same number of items "
+                                                   "(json.html#primitive).")
                 for i, item in enumerate(value):
                     if item is None and isinstance(pair, list) and i < len(pair) and pair[i] is not None:
                         continue  # `given: [null, "b"], _given: [{...}, null]` (json.html#primitive)
@@ -90,6 +93,8 @@ class _Walk:
                 self.issue("required", f"{path}.{base}", f"{key}.{base} is required (R4 4.0.1).")
         if key == "Extension" and known and ("value" in chosen) == ("extension" in obj):
             self.issue("invariant", path, "ext-1: an extension has a value[x] or extensions (not both, not neither).")
+        if known and (broken := invariants.problem(key, obj)):
+            self.issue("invariant", path, f"{key} {broken} (R4 4.0.1).")
 
     def value(self, kind: str, value_set: str | None, name: str, value, path: str) -> None:
         if value is None:
@@ -116,10 +121,14 @@ class _Walk:
     def contained_rules(self, contained: list, path: str) -> None:
         inside = f"{path}."
         refs = {value for where, value in self.local_refs if where.startswith(inside)}
+        seen: set = set()
         for i, res in enumerate(contained):
             if not isinstance(res, dict):
                 continue
             where = f"{path}.contained[{i}]"
+            if isinstance(res.get("id"), str) and res["id"] in seen:
+                self.issue("invariant", f"{where}.id", "Contained resources must have distinct ids.")
+            seen.add(res.get("id"))
             if "contained" in res:
                 self.issue("invariant", f"{where}.contained", "dom-2: a contained resource cannot contain resources.")
             meta = res.get("meta") if isinstance(res.get("meta"), dict) else {}

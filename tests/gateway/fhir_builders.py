@@ -6,7 +6,7 @@ RESOURCE_TYPES = "http://hl7.org/fhir/resource-types"
 
 def consent(cid, patient, provision, status="active", **extra):
     """A patient-privacy Consent of `patient` with the given provision tree."""
-    return {"resourceType": "Consent", "id": cid, "status": status,
+    return {"resourceType": "Consent", "id": cid, "status": status, "policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}]},
             "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
                                   "code": "patient-privacy"}]},
             "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],

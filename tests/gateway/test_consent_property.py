@@ -119,7 +119,7 @@ def networks(draw):
         return prov
 
     for i in range(draw(st.integers(1, 2))):
-        out.append({"resourceType": "Consent", "id": f"c{n}-{i}",
+        out.append({"resourceType": "Consent", "id": f"c{n}-{i}", "policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}]},
                     "status": draw(st.sampled_from(["active", "active", "active", "inactive"])),
                     "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
                                           "code": "patient-privacy"}]},

@@ -166,7 +166,7 @@ def test_every_served_type_can_be_created_and_read(api):
         {"resourceType": "CarePlan", "status": "active", "intent": "plan", "subject": {"reference": "Patient/p1"}},
         {"resourceType": "Goal", "lifecycleStatus": "active", "description": {"text": "Thuis blijven wonen"},
          "subject": {"reference": "Patient/p1"}},
-        {"resourceType": "Consent", "status": "active",
+        {"resourceType": "Consent", "status": "active", "policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}]},
          "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
          "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}]},
         {"resourceType": "Communication", "status": "completed"},

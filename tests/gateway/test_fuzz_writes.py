@@ -24,7 +24,7 @@ BASES = [
     {"resourceType": "Communication", "status": "completed", "subject": {"reference": "Patient/fz"},
      "sender": {"reference": "RelatedPerson/fz-dochter"}, "sent": "2026-11-20T09:00:00+01:00",
      "payload": [{"contentString": "Mevrouw sliep goed."}]},
-    {"resourceType": "Consent", "status": "active",
+    {"resourceType": "Consent", "status": "active", "policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}]},
      "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
                            "code": "patient-privacy"}]},
      "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],

@@ -110,7 +110,7 @@ def test_arrays_choices_and_required_elements_follow_r4(app, api, patient):
     (CAREPLAN, "status", "CarePlan.status"),
     (CAREPLAN, "activity.0.detail.status", "CarePlan.activity[0].detail.status"),
     ({"resourceType": "Communication", "status": "completed"}, "status", "Communication.status"),
-    ({"resourceType": "Consent", "status": "active", "scope": {"text": "x"}, "category": [{"text": "x"}],
+    ({"resourceType": "Consent", "status": "active", "scope": {"text": "x"}, "category": [{"text": "x"}], "policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}]},
       "provision": {"type": "permit"}}, "provision.type", "Consent.provision.type"),
     (_with(PATIENT, "telecom", [{"system": "phone", "value": "0612345678"}]), "telecom.0.system",
      "Patient.telecom[0].system"),

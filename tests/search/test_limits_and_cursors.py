@@ -223,7 +223,7 @@ def test_provision_actor_finds_nested_actors_and_actor_keeps_r4_semantics(care_n
     assert consent_ids("provision-actor:RelatedPerson=zoon") == ["c-zoon"]
     assert consent_ids("provision-actor:RelatedPerson.name=de") == ["c-dochter"]
     assert consent_ids("provision-actor=RelatedPerson/buurman") == []
-    deep = {"resourceType": "Consent", "id": "c-diep", "status": "active", "scope": {"text": "x"},
+    deep = {"resourceType": "Consent", "id": "c-diep", "status": "active", "scope": {"text": "x"}, "policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}]},
             "category": [{"text": "x"}], "patient": {"reference": "Patient/vader"},
             "provision": {"type": "deny", "provision": [{"type": "permit", "provision": [
                 {"type": "deny", "actor": [{"role": {"text": "x"}, "reference": {"reference": "RelatedPerson/buurman"}}]}]}]}}
