@@ -12,7 +12,7 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from . import cors, limits
-from .access import AUDITED_ROLES, Access
+from .access import Access
 from .auth import TokenVerifier, access_from_header
 from .config import Settings
 from .errors import FhirError, Issue, NotAcceptable, UnsupportedMediaType, outcome
@@ -113,23 +113,32 @@ def _serve(settings: Settings, verifier: TokenVerifier, engine, path: str) -> Fh
     else:
         access = access_from_header(request.headers.get("Authorization"), verifier, base_url)
     freq = _fhir_request(path, route[1], base_url)
-    # Audited callers write an AuditEvent even when they only read.
-    write = request.method in ("POST", "PUT", "PATCH", "DELETE") or access.role in AUDITED_ROLES
+    write = request.method in ("POST", "PUT", "PATCH", "DELETE")
     with engine.connect().execution_options(write=write) as conn:
         repo = Repository(conn, access)
         try:
             with conn.begin():
                 response = dispatch(Context(repo, settings, freq.base_url, dispatch), freq, route)
-                repo.flush_audits()
-                return response
+                if write:
+                    repo.flush_audits()  # a write's audit record commits with the write
         except FhirError:
             # The request's own work is rolled back and it disclosed nothing; what the repository
             # recorded of it as refused (a refusal, a failed read) is still written.
             repo.discard_disclosures()
-            if repo.audits:
-                with conn.begin():
-                    repo.flush_audits()
+            _record(conn, repo)
             raise
+        # A read holds no write lock while it works (SQLite has one for the whole database): what it
+        # disclosed is recorded in a short write transaction of its own, committed before the
+        # response leaves (audit before disclosure).
+        _record(conn, repo)
+        return response
+
+
+def _record(conn, repo: Repository) -> None:
+    if repo.audits:
+        conn.execution_options(write=True)
+        with conn.begin():
+            repo.flush_audits()
 
 
 def _negotiate() -> None:

@@ -294,3 +294,15 @@ def test_a_failed_batch_entry_or_transaction_records_no_disclosure(record, as_):
     transaction = {**batch, "type": "transaction"}
     assert gp.post("", transaction).status_code == 400
     assert len(_audits(record, agent="Practitioner/huisarts-anna")) == 1
+
+
+def test_no_disclosure_leaves_before_its_audit_record_is_committed(record, as_, monkeypatch):
+    # A fault hard to cause for real: the audit write fails. The carer then gets an error, never the data.
+    from gateway.repository import Repository
+
+    def broken(self):
+        raise RuntimeError("audit store unavailable")
+    monkeypatch.setattr(Repository, "flush_audits", broken)
+    resp = as_("RelatedPerson/dochter-anna").get("CarePlan/plan-anna")
+    assert resp.status_code == 500
+    assert "plan-anna" not in resp.get_data(as_text=True)
