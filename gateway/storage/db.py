@@ -1,7 +1,6 @@
 """Engine set-up and schema migration for SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -34,38 +33,14 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
-    # SQLite has one write lock for the whole database. Threads of one process queue for it here, in
-    # order, instead of each polling SQLite's busy handler (whose growing sleeps made the long tails
-    # under load); processes still meet at SQLite's own lock.
-    writers = threading.Lock()
-
     @event.listens_for(engine, "begin")
     def on_begin(conn):
         # A writer takes the write lock up front; a deferred BEGIN that later
         # writes can fail with SQLITE_BUSY instead of waiting its turn.
         if conn.get_execution_options().get("write"):
-            if not writers.acquire(timeout=30):  # as long as SQLite's own busy timeout
-                raise TimeoutError("The database stayed busy with other writes for 30 s.")
-            conn.info["holds_writer_lock"] = True
-            try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            except BaseException:
-                _release(conn)
-                raise
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
-
-    def _release(conn):
-        if conn.info.pop("holds_writer_lock", False):
-            writers.release()
-
-    event.listen(engine, "commit", _release)
-    event.listen(engine, "rollback", _release)
-
-    @event.listens_for(engine, "checkin")
-    def on_checkin(_dbapi_conn, record):  # a backstop: a connection never goes back holding the lock
-        if record.info.pop("holds_writer_lock", False):
-            writers.release()
 
 
 def alembic_config(url: str):
