@@ -259,7 +259,7 @@ class Policy:
             if not self.may_manage_consent_for(subjects):
                 raise Forbidden("Only the client, their legal representative, a practitioner of their care "
                                 "team or a system client may record or change their Consent.")
-            if resource is not None and role != "practitioner":
+            if resource is not None:
                 self._check_references(resource)
             return
         if role == "practitioner":
@@ -289,8 +289,8 @@ class Policy:
         self._check_references(resource)
 
     def _check_references(self, resource: dict) -> None:
-        """A client's or carer's write may point only into that client's record, at what this
-        caller may see: so it can neither attach itself to another record nor pull a resource
+        """A person's write (client, carer, representative, practitioner) may point only at what
+        this person may see: so it can neither attach itself to another record nor pull a resource
         into this one (which would show it to others)."""
         own = {self.access.fhir_user, self.own_client}
         for ref in references_in(resource):
