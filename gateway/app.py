@@ -15,7 +15,7 @@ from . import cors, limits
 from .access import Access
 from .auth import TokenVerifier, access_from_header
 from .config import Settings
-from .errors import FhirError, Issue, NotAcceptable, UnsupportedMediaType, outcome
+from .errors import FhirError, Issue, NotAcceptable, UnsupportedMediaType, internal_error, outcome
 from .fhirhttp import FhirRequest, FhirResponse
 from .interactions import Context
 from .repository import Repository
@@ -98,8 +98,8 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         logging.getLogger("samenzorg").exception("unhandled error (request %s)", g.get("request_id"))
-        issue = Issue("fatal", "exception", f"Internal error; quote request id {g.get('request_id')} to the operator.")
-        return _to_flask(FhirResponse(500, orjson.dumps(outcome([issue]))))
+        error = internal_error(g.get("request_id"))
+        return _to_flask(FhirResponse(500, orjson.dumps(outcome(error.issues))))
 
     return app
 

@@ -348,16 +348,18 @@ def references_in(node) -> list[str]:
     return found
 
 
-def compartment_of(resource: dict) -> frozenset[str]:
+def compartment_of(resource: dict, reference_rows: list[dict] | None = None) -> frozenset[str]:
     """Ids of the patients whose compartment holds this resource (version), by the same index
-    rows the SQL clause reads."""
+    rows the SQL clause reads (pass them when they are at hand, to extract them once)."""
     from .search import index_rows
 
     rtype = resource.get("resourceType")
     if rtype == "Patient":
         return frozenset({resource.get("id")})
     params = COMPARTMENT.get(rtype, ())
-    return frozenset(row["target_id"] for row in index_rows(resource)["reference"]
+    if reference_rows is None:
+        reference_rows = index_rows(resource)["reference"]
+    return frozenset(row["target_id"] for row in reference_rows
                      if row["param"] in params and row.get("target_type") == "Patient")
 
 

@@ -23,6 +23,7 @@ from .errors import BadRequest, Conflict, Forbidden, Gone, NotFound, Preconditio
 from .policy import COMPARTMENT_TYPES, DIRECTORY, Policy, compartment_of, patient_of
 from .resource_types import SERVED, SERVED_TYPES
 from .scopes import CREATE, DELETE, READ, SEARCH, UPDATE
+from .search import index_rows, match, search_bundle
 from .storage.tables import INDEX_TABLES, history_compartment, resource_history, resources, server_state
 
 SERVER_META = ("versionId", "lastUpdated")
@@ -186,7 +187,7 @@ class Repository:
         compartment (directory entries: by the current record). Carers' consent is judged after."""
         h = resource_history
         policy = self.policy
-        if res_type in DIRECTORY or policy.unrestricted or not self.access.allows(READ, res_type):
+        if res_type in DIRECTORY or policy.unrestricted:
             clause = self.clause(res_type)
             if clause is None:
                 return h.c.res_type == res_type
@@ -218,15 +219,11 @@ class Repository:
 
     @_records_refusal
     def match(self, res_type: str, params: list[tuple[str, str]], limit: int = 2) -> list[str]:
-        from .search import match
-
         self.access.require(SEARCH, res_type)
         return match(self.conn, res_type, params, restrict=self.clause, limit=limit)
 
     @_records_refusal
     def search(self, res_type: str | None, params: list[tuple[str, str]], **kwargs) -> bytes:
-        from .search import search_bundle
-
         if res_type is not None:
             self.access.require(SEARCH, res_type)
         body = search_bundle(self.conn, res_type=res_type, params=params, restrict=self.clause, **kwargs)
@@ -419,13 +416,14 @@ class Repository:
                 .returning(resource_history.c.seq)).scalar_one()
         except IntegrityError:
             raise Conflict(f"{res_type}/{res_id} was written concurrently; retry.") from None
-        # A delete stays in the compartment of the version it deleted.
-        judged = resource if resource is not None else _body(current)
-        if judged is not None and res_type in COMPARTMENT_TYPES:
-            patients = compartment_of(judged)
+        rows = index_rows(resource) if resource is not None else None
+        if res_type in COMPARTMENT_TYPES:
+            # A delete stays in the compartment of the version it deleted.
+            patients = (compartment_of(resource, rows["reference"]) if resource is not None
+                        else compartment_of(_body(current)) if current is not None and current.body else ())
             if patients:
                 self.conn.execute(insert(history_compartment), [{"seq": seq, "patient_id": p} for p in patients])
-        self._reindex(rid, res_type, resource, fresh=current is None)
+        self._reindex(rid, res_type, resource, fresh=current is None, rows=rows)
         return Stored(res_type, res_id, version, now, resource is None, body)
 
     def reindex(self, res_type: str | None = None, *, after_rid: int = 0, batch: int = 500) -> tuple[int, int]:
@@ -444,20 +442,19 @@ class Repository:
             self._reindex(rid, rtype, orjson.loads(body))
         return len(rows), rows[-1].rid if rows else after_rid
 
-    def _reindex(self, rid: int, res_type: str, resource: dict | None, *, fresh: bool = False) -> None:
-        from .search import index_rows
-
+    def _reindex(self, rid: int, res_type: str, resource: dict | None, *, fresh: bool = False,
+                 rows: dict[str, list[dict]] | None = None) -> None:
         if not fresh:  # a resource created just now has no rows to replace
             for table in INDEX_TABLES.values():
                 self.conn.execute(delete(table).where(table.c.rid == rid))
         if resource is None:
             return
         facts = fact_rows(resource)
-        for kind, rows in index_rows(resource).items():
-            rows = rows + facts.get(kind, [])
-            if rows:
+        for kind, found in (rows if rows is not None else index_rows(resource)).items():
+            found = found + facts.get(kind, [])
+            if found:
                 self.conn.execute(insert(INDEX_TABLES[kind]),
-                                  [{**r, "rid": rid, "res_type": res_type} for r in rows])
+                                  [{**r, "rid": rid, "res_type": res_type} for r in found])
 
 
 def _body(row) -> dict | None:

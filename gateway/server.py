@@ -4,6 +4,7 @@ gateway/limits.py, and answering what it refuses while reading a request with an
 from __future__ import annotations
 
 import socket
+import time
 from http import HTTPStatus
 
 import orjson
@@ -64,9 +65,11 @@ def _answer_and_close(client: socket.socket, response: bytes) -> None:
     try:
         client.sendall(response)
         client.shutdown(socket.SHUT_WR)
-        client.settimeout(1.0)
-        drained = 0
-        while drained < _DRAIN_BYTES and (chunk := client.recv(65536)):
+        deadline, drained = time.monotonic() + 1.0, 0
+        while drained < _DRAIN_BYTES and (left := deadline - time.monotonic()) > 0:
+            client.settimeout(left)  # one second in all, however slowly the client sends
+            if not (chunk := client.recv(65536)):
+                break
             drained += len(chunk)
     except OSError:
         pass  # the client has gone, or keeps sending: gunicorn closes the socket either way

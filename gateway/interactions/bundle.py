@@ -156,16 +156,14 @@ def run_batch(ctx: Context, req: FhirRequest, entries: list[dict]) -> list[FhirR
         try:
             results[i] = _dispatch(ctx, _entry_request(req, entries[i], i))
             savepoint.commit()
-        except FhirError as error:
+        except Exception as error:  # whatever failed, this entry alone answers for it
             savepoint.rollback()
             ctx.repo.discard_disclosures(mark)
+            if not isinstance(error, FhirError):
+                request_id = req.header("x-request-id") or uuid.uuid4().hex
+                log.exception("unhandled error in Bundle.entry[%d] (request %s)", i, request_id)
+                error = internal_error(request_id)
             results[i] = error
-        except Exception:
-            savepoint.rollback()
-            ctx.repo.discard_disclosures(mark)
-            request_id = req.header("x-request-id") or uuid.uuid4().hex
-            log.exception("unhandled error in Bundle.entry[%d] (request %s)", i, request_id)
-            results[i] = internal_error(request_id)
     return results
 
 
@@ -221,7 +219,7 @@ def _assign_ids(ctx: Context, entries: list[dict], subs: list[FhirRequest]) -> d
             target = None
             if sub.header("if-none-exist"):
                 _, query = split_url("?" + sub.header("if-none-exist").lstrip("?"))
-                key = (rtype, tuple(sorted(set(query))))
+                key = _criteria_key(rtype, query)
                 target = targets.get(key) or _match_one(ctx, i, rtype, query, "ifNoneExist")
                 if target is None:
                     targets[key] = target = str(uuid.uuid4())
@@ -236,7 +234,7 @@ def _assign_ids(ctx: Context, entries: list[dict], subs: list[FhirRequest]) -> d
             if full_url:
                 ids[full_url] = f"{rtype}/{target}"
         elif sub.method == "PUT" and "/" not in sub.path and rtype in SERVED:
-            key = (rtype, tuple(sorted(set(sub.query))))
+            key = _criteria_key(rtype, sub.query)
             body_id = sub.body.get("id") if isinstance(sub.body, dict) else None
             target = targets.get(key) or _match_one(ctx, i, rtype, sub.query, "The conditional update") \
                 or (body_id if isinstance(body_id, str) else None) or str(uuid.uuid4())
@@ -249,6 +247,11 @@ def _assign_ids(ctx: Context, entries: list[dict], subs: list[FhirRequest]) -> d
         elif full_url and sub.method == "PUT" and sub.path.count("/") == 1:
             ids[full_url] = sub.path
     return ids
+
+
+def _criteria_key(rtype: str, query: list) -> tuple:
+    """Criteria that mean one search (order and repeats aside) give one key."""
+    return rtype, tuple(sorted(set(query)))
 
 
 def _match_one(ctx: Context, index: int, rtype: str, query: list, what: str) -> str | None:

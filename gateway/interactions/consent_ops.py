@@ -106,6 +106,9 @@ def evaluate(ctx: Context, req: FhirRequest) -> FhirResponse:
     parts += [{"name": "notUnderstood", "valueString": line} for line in decision.not_understood]
     parts += [{"name": "explanation", "valueString": line}
               for line in consent.explain(target.consents, target.request(_ACTIONS[action_code]), resource)]
+    # The answer shows what the client's Consents say: a disclosure of them, recorded like any other.
+    ctx.repo.disclosed_for("operation", [f"Consent/{c['id']}" for c in target.consents if "id" in c],
+                           target.carer_patient)
     return FhirResponse(200, orjson.dumps({"resourceType": "Parameters", "parameter": parts}))
 
 

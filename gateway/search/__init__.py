@@ -27,7 +27,7 @@ Choices where the spec leaves room:
   paging (interactions/history.py) uses the same code.
 - `Consent?provision-actor` (our own parameter) looks for the actor at every
   provision level; R4's `actor` looks at the top-level provision only.
-- Dates without a time zone are taken as UTC. `ap` is within 10% of the
+- Dates without a time zone are Dutch local time (consent.dates.local_to_utc). `ap` is within 10% of the
   distance between the value and now (at least a day).
 - `_summary`/`_elements` shape the matches; included resources come whole.
 - Not supported (so not in the CapabilityStatement): `_text`, `_content`,

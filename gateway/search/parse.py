@@ -225,7 +225,7 @@ def capped_count(name: str, value: str) -> int:
     """A whole number (0 or more), lowered to MAX_COUNT; anything else is a Problem."""
     if not re.fullmatch(r"[0-9]+", value):
         raise Problem(name, f"_count must be a whole number, not '{value}'.")
-    return MAX_COUNT if len(value) > 9 else min(int(value), MAX_COUNT)
+    return min(int(value), MAX_COUNT)
 
 
 def _sort_key(res_type: str | None, key: str) -> SortKey:

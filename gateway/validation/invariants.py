@@ -25,8 +25,8 @@ def _per_1(period: dict) -> str | None:
     try:  # a partial date covers a range: only a start wholly after the end breaks the rule
         if parse_range(start)[0] >= parse_range(end)[1]:
             return "per-1: if present, start SHALL have a lower value than end"
-    except ValueError:
-        return None  # the primitive check reports a malformed dateTime
+    except (ValueError, OverflowError):
+        return None  # the primitive check reports a malformed dateTime; the calendar's ends compare as equal
     return None
 
 

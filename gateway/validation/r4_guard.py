@@ -119,16 +119,21 @@ class _Walk:
             self.local_refs.append((path, value))
 
     def contained_rules(self, contained: list, path: str) -> None:
-        inside = f"{path}."
+        inside, holder = f"{path}.", f"{path}.contained["
         refs = {value for where, value in self.local_refs if where.startswith(inside)}
-        seen: set = set()
+        # Contained resources that refer to their container ('#'), found in one pass (not one per resource).
+        pointing_back = {where[len(holder):].split("]", 1)[0] for where, value in self.local_refs
+                         if value == "#" and where.startswith(holder)}
+        seen: set[str] = set()
         for i, res in enumerate(contained):
             if not isinstance(res, dict):
                 continue
             where = f"{path}.contained[{i}]"
-            if isinstance(res.get("id"), str) and res["id"] in seen:
-                self.issue("invariant", f"{where}.id", "Contained resources must have distinct ids.")
-            seen.add(res.get("id"))
+            rid = res.get("id")
+            if isinstance(rid, str):
+                if rid in seen:
+                    self.issue("invariant", f"{where}.id", "Contained resources must have distinct ids.")
+                seen.add(rid)
             if "contained" in res:
                 self.issue("invariant", f"{where}.contained", "dom-2: a contained resource cannot contain resources.")
             meta = res.get("meta") if isinstance(res.get("meta"), dict) else {}
@@ -139,10 +144,7 @@ class _Walk:
             if "security" in meta:
                 self.issue("invariant", f"{where}.meta.security",
                            "dom-5: a contained resource cannot have security labels.")
-            own = f"{where}."
-            points_back = any(w.startswith(own) and v == "#" for w, v in self.local_refs)
-            rid = res.get("id")
-            if not (isinstance(rid, str) and f"#{rid}" in refs) and not points_back:
+            if not (isinstance(rid, str) and f"#{rid}" in refs) and str(i) not in pointing_back:
                 self.issue("invariant", where, "dom-3: a contained resource must be referenced from elsewhere "
                                                "in the resource, or refer to its container ('#').")
 
