@@ -1,0 +1,1 @@
+"""Imports every source kind so that `connectors.base.KINDS` knows them (one module per kind)."""
