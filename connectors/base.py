@@ -77,7 +77,9 @@ class Connector:
         raise NotImplementedError
 
     def push(self, item: OutboundItem) -> Delivered:
-        raise NotImplementedError
+        from .push import PUSH  # one function per kind, beside the outbox that calls it
+
+        return PUSH[self.kind](self.session, self.source, item)
 
 
 KINDS: dict[str, type[Connector]] = {}

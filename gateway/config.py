@@ -25,6 +25,7 @@ class Settings:
     log_level: str = "INFO"
     cors_origins: str = ""  # comma-separated browser origins allowed to call the API, or "*"
     var_dir: str = "var"
+    config: str = ""  # SAMENZORG_CONFIG: the sources file (samenzorg.toml); empty: ./samenzorg.toml if present
     max_body_bytes: int = 8 * 1024 * 1024  # a request body (a resource with a photo fits)
     max_bundle_bytes: int = 32 * 1024 * 1024  # a batch/transaction Bundle or $import-network document
 
