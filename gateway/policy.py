@@ -369,6 +369,15 @@ def patient_of(resource: dict) -> str | None:
     return f"Patient/{next(iter(found))}" if len(found) == 1 else None
 
 
+def in_record(res_type: str, patient_id: str):
+    """What of `res_type` belongs to one client's record, as a clause over `resources` (whoever
+    asks; `restrict` decides what the caller sees of it): the Patient itself, the patient
+    compartment, and directory entries the clinical record points at (Patient/$everything)."""
+    patients = (patient_id,)
+    scope = _referenced_from(res_type, patients) if res_type in DIRECTORY else _compartment(res_type, patients)
+    return scope if scope is not None else false()
+
+
 def _compartment(res_type: str, patient_ids: tuple[str, ...]):
     if res_type == "Patient":
         return resources.c.res_id.in_(patient_ids)
