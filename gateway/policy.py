@@ -207,6 +207,13 @@ class Policy:
         allowed = and_(scope, to_sql(self.consent_filter, res_type))
         if res_type == "RelatedPerson":  # one's own record is never hidden from oneself
             allowed = or_(allowed, resources.c.res_id == own)
+        if res_type == "AuditEvent":
+            # A carer's Consent may show them their own access trail, never who else looked at
+            # the client's record (that is for the client, their representative and the care team).
+            r = idx_reference
+            allowed = and_(allowed, resources.c.rid.in_(select(r.c.rid).where(
+                r.c.res_type == "AuditEvent", r.c.param == "agent", r.c.target_type == "RelatedPerson",
+                r.c.target_id == own)))
         return allowed
 
     def sees_version(self, res_type: str, res_id: str, body: dict, referenced_by=None) -> bool:
@@ -228,6 +235,8 @@ class Policy:
             return False
         if self.carer_patient_id not in in_record:
             return False
+        if res_type == "AuditEvent" and self.access.fhir_user not in _agents(body):
+            return False  # the same rule as `_restrict`: one's own access trail only
         facts = consent.facts_of(body, referenced_by=referenced_by)
         return consent.evaluate(self.consent_filter, facts)
 
@@ -361,6 +370,14 @@ def compartment_of(resource: dict, reference_rows: list[dict] | None = None) -> 
         reference_rows = index_rows(resource)["reference"]
     return frozenset(row["target_id"] for row in reference_rows
                      if row["param"] in params and row.get("target_type") == "Patient")
+
+
+def _agents(resource: dict) -> set[str]:
+    """"Type/id" of an AuditEvent's agents, by the index rows `_restrict` reads."""
+    from .search import index_rows
+
+    return {f"{row['target_type']}/{row['target_id']}" for row in index_rows(resource)["reference"]
+            if row["param"] == "agent" and row.get("target_type")}
 
 
 def patient_of(resource: dict) -> str | None:

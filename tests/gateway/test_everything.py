@@ -297,3 +297,60 @@ def test_the_capability_statement_lists_everything_on_patient_with_the_official_
     assert {"name": "everything", "definition": DEFINITION} in patient["operation"]
     others = [r for r in statement["rest"][0]["resource"] if r["type"] != "Patient"]
     assert not any(op["name"] == "everything" for r in others for op in r.get("operation", []))
+
+
+# -- leaks -----------------------------------------------------------------------------------------
+
+SEARCHABLE = ("Patient", "RelatedPerson", "CareTeam", "CarePlan", "Goal", "Consent", "Communication",
+              "Provenance", "Practitioner", "PractitionerRole", "Organization")
+
+
+def _searched(caller, rtype):
+    refs = set()
+    for page in _pages(caller, f"{rtype}?_count=500"):
+        refs |= {_ref(e) for e in page.get("entry", []) if e["search"]["mode"] == "match"}
+    return refs
+
+
+@pytest.mark.parametrize("carer", ["RelatedPerson/dochter", "RelatedPerson/buurman"])
+def test_a_carers_everything_is_the_union_of_her_permitted_searches_and_nothing_forbidden(network, client, as_,
+                                                                                            carer):
+    caller = as_(carer)
+    everything = _everything(caller, query=f"_type={','.join(SEARCHABLE)}&_count=3")
+    union = set().union(*(_searched(caller, t) for t in SEARCHABLE))
+    assert everything == union
+    # Nothing forbidden: each resource shown is one the client's Consent lets her read, one by one.
+    for ref in everything:
+        assert caller.get(ref).status_code == 200, ref
+    forbidden = MOEDER_RECORD - everything
+    assert forbidden and all(caller.get(ref).status_code == 404 for ref in forbidden)
+
+
+def test_a_carer_sees_her_own_access_trail_in_everything_never_that_of_others(network, client, as_):
+    c = _consent("c-dochter", "RelatedPerson/dochter", "Patient", "AuditEvent")
+    assert client.put("/fhir/Consent/c-dochter", json=c, headers=H).status_code == 200
+    assert as_("Practitioner/wijkverpleegkundige").get("Patient/moeder/$everything").status_code == 200
+    assert as_("RelatedPerson/buurman").get("CarePlan").status_code == 200
+    daughter = as_("RelatedPerson/dochter")
+    assert daughter.get("Patient/moeder").status_code == 200  # her own first disclosure, audited
+    trail = client.get("/fhir/AuditEvent?patient=Patient/moeder&_count=100").get_json()["entry"]
+    agents = {e["resource"]["id"]: e["resource"]["agent"][0]["who"]["reference"] for e in trail}
+    assert set(agents.values()) == {"Practitioner/wijkverpleegkundige", "RelatedPerson/buurman",
+                                    "RelatedPerson/dochter"}
+    own = {f"AuditEvent/{i}" for i, who in agents.items() if who == "RelatedPerson/dochter"}
+    shown = _everything(daughter, query="_type=AuditEvent")
+    assert shown and shown <= own | {f"AuditEvent/{i}" for i in _new_events(client, agents)}
+    assert all(agents.get(ref.split("/")[1], "RelatedPerson/dochter") == "RelatedPerson/dochter" for ref in shown)
+    # Search and read answer the same: the others' events stay hidden.
+    searched = _searched(daughter, "AuditEvent")
+    assert not {f"AuditEvent/{i}" for i, who in agents.items() if who != "RelatedPerson/dochter"} & searched
+    other = next(i for i, who in agents.items() if who != "RelatedPerson/dochter")
+    assert daughter.get(f"AuditEvent/{other}").status_code == 404
+    # The client herself sees the whole trail of her record.
+    assert {f"AuditEvent/{i}" for i in agents} <= _everything(as_("Patient/moeder"), query="_type=AuditEvent")
+
+
+def _new_events(client, known):
+    """AuditEvents of the daughter written after `known` was read (her own later disclosures)."""
+    events = client.get("/fhir/AuditEvent?agent=RelatedPerson/dochter&_count=100").get_json()["entry"]
+    return {e["resource"]["id"] for e in events} - set(known)
