@@ -354,3 +354,17 @@ def _new_events(client, known):
     """AuditEvents of the daughter written after `known` was read (her own later disclosures)."""
     events = client.get("/fhir/AuditEvent?agent=RelatedPerson/dochter&_count=100").get_json()["entry"]
     return {e["resource"]["id"] for e in events} - set(known)
+
+
+def test_narrower_scopes_narrow_the_answer_and_patient_read_is_needed(network, as_):
+    nurse = as_("Practitioner/wijkverpleegkundige", scope="user/Patient.rs user/CarePlan.rs")
+    assert _everything(nurse) == {"Patient/moeder", "CarePlan/plan-winter", "CarePlan/plan-zomer",
+                                  "CarePlan/plan-ongedateerd"}
+    refused = as_("Practitioner/wijkverpleegkundige", scope="user/CarePlan.rs").get("Patient/moeder/$everything")
+    assert refused.status_code == 403 and refused.get_json()["resourceType"] == "OperationOutcome"
+
+
+def test_a_deleted_patient_is_gone_for_whoever_may_see_it(network, client, as_):
+    assert client.delete("/fhir/Patient/ander").status_code in (200, 204)
+    assert as_(scope="system/*.rs").get("Patient/ander/$everything").status_code == 410
+    assert as_("Practitioner/wijkverpleegkundige").get("Patient/ander/$everything").status_code == 404
