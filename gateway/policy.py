@@ -21,7 +21,8 @@ from datetime import datetime, timezone
 from functools import cached_property
 
 import orjson
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, false, or_, select, union
+from sqlalchemy.orm import aliased
 
 import consent
 from consent.dates import parse_period, within
@@ -414,29 +415,48 @@ PROFESSIONAL_SENDERS = ("Practitioner", "PractitionerRole", "Organization")
 
 
 def _record_rids(patient_ids: tuple[str, ...]):
-    """The rows of the patients' clinical record: their Patient resource, CareTeams, CarePlans,
-    Goals and Consents, and messages sent by professionals (carers must send as themselves)."""
+    """The rows of the patients' clinical record, as one SELECT of rids: their Patient resource,
+    CareTeams, CarePlans, Goals and Consents, and messages sent by professionals (carers must send
+    as themselves). A UNION of lookups by patient, so the database starts from the patients' few
+    rows instead of every reference of a type (measured: 90-150 ms per directory type at 300
+    clients when written as an OR of IN-lists)."""
     r = idx_reference
     in_compartment = and_(r.c.target_type == "Patient", r.c.target_id.in_(patient_ids))
     clinical = select(r.c.rid).where(in_compartment, or_(*(
         and_(r.c.res_type == t, r.c.param.in_(COMPARTMENT[t])) for t in CLINICAL_RECORD)))
-    messages = select(r.c.rid).where(in_compartment, r.c.res_type == "Communication",
-                                     r.c.param.in_(COMPARTMENT["Communication"]))
-    from_professionals = select(r.c.rid).where(r.c.res_type == "Communication", r.c.param == "sender",
-                                               r.c.target_type.in_(PROFESSIONAL_SENDERS))
+    sender = aliased(idx_reference)
+    from_professionals = (select(r.c.rid).join(sender, sender.c.rid == r.c.rid)
+                          .where(in_compartment, r.c.res_type == "Communication",
+                                 r.c.param.in_(COMPARTMENT["Communication"]), sender.c.param == "sender",
+                                 sender.c.target_type.in_(PROFESSIONAL_SENDERS)))
     patient_rows = select(resources.c.rid).where(resources.c.res_type == "Patient",
                                                  resources.c.res_id.in_(patient_ids))
-    return or_(r.c.rid.in_(clinical), r.c.rid.in_(patient_rows),
-               and_(r.c.rid.in_(messages), r.c.rid.in_(from_professionals)))
+    return union(clinical, from_professionals, patient_rows)
+
+
+def _unindexed(column):
+    """The column's value, in a form no index matches (`column || ''`), to steer the join order."""
+    return column.concat("")
 
 
 def _referenced_from(res_type: str, patient_ids: tuple[str, ...]):
     """Directory entries the patients' clinical record points at, directly or through a
     PractitionerRole it points at."""
     r = idx_reference
-    sources = _record_rids(patient_ids)
-    roles = select(r.c.target_id).where(r.c.param == REF, r.c.target_type == "PractitionerRole", sources)
-    role_rids = select(resources.c.rid).where(resources.c.res_type == "PractitionerRole",
-                                              resources.c.res_id.in_(roles))
-    return resources.c.res_id.in_(select(r.c.target_id).where(
-        r.c.param == REF, r.c.target_type == res_type, or_(sources, r.c.rid.in_(role_rids))))
+    # Joins from the record's few rows to their references (by rid), never the other way round:
+    # all references to a Practitioner in the database are far more than one client's record.
+    # `_unindexed` keeps SQLite (no statistics) from starting at the target_type index instead:
+    # measured at 300 clients, 20-150 ms per directory type that way, under 2 ms this way.
+    direct = _record_rids(patient_ids).subquery()
+    pointed = (select(r.c.target_id).select_from(direct.join(r, r.c.rid == direct.c.rid))
+               .where(r.c.param == REF, _unindexed(r.c.target_type) == res_type))
+    via = _record_rids(patient_ids).subquery()
+    to_role, role, from_role = aliased(idx_reference), aliased(resources), aliased(idx_reference)
+    through_roles = (select(from_role.c.target_id)
+                     .select_from(via.join(to_role, to_role.c.rid == via.c.rid)
+                                  .join(role, and_(role.c.res_type == "PractitionerRole",
+                                                   role.c.res_id == to_role.c.target_id))
+                                  .join(from_role, from_role.c.rid == role.c.rid))
+                     .where(to_role.c.param == REF, _unindexed(to_role.c.target_type) == "PractitionerRole",
+                            from_role.c.param == REF, _unindexed(from_role.c.target_type) == res_type))
+    return resources.c.res_id.in_(union(pointed, through_roles))
