@@ -72,7 +72,12 @@ def conditions(q: Everything, restrict: Callable[[str], object], record: Callabl
     """The WHERE of the operation: per type, in the record AND visible AND within the filters."""
     per_type = []
     for t in q.types:
-        parts = [R.c.res_type == t, record(t)]
+        # A compartment type's record clause is a short rid list from the patient's index rows: the
+        # database should start there, not at every row of the type (SQLite, without statistics,
+        # prefers the res_type index, which grows with the number of clients). Patient and directory
+        # entries are found by (res_type, res_id), which needs the type indexed.
+        by_rid = t not in INCLUDED and t != "Patient"
+        parts = [(R.c.res_type.concat("") if by_rid else R.c.res_type) == t, record(t)]
         clause = restrict(t)
         if clause is not None:
             parts.append(clause)
