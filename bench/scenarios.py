@@ -55,6 +55,8 @@ QUESTIONS = [
     ("Communication?subject&_sort=-sent&_count=20",
      "/Communication?subject=Patient/{patient}&_sort=-sent&_count=20", {"logbook"}, "search"),
     ("Communication/_history?_count=20", "/Communication/_history?_count=20", {"logbook"}, "search"),
+    ("Patient/{id}/$everything?_count=20", "/Patient/{patient}/$everything?_count=20",
+     {"care-team", "agreements", "own-agreements", "logbook"}, "search"),
 ]
 
 # The ceiling answers with the bytes of these questions' system answers.

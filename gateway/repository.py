@@ -20,10 +20,12 @@ from . import audit, fhirtime
 from .access import Access
 from .consent_sql import fact_rows, referrers
 from .errors import BadRequest, Conflict, Forbidden, Gone, NotFound, PreconditionFailed
-from .policy import COMPARTMENT_TYPES, DIRECTORY, Policy, compartment_of, patient_of
+from .policy import COMPARTMENT_TYPES, DIRECTORY, Policy, compartment_of, in_record, patient_of
 from .resource_types import SERVED, SERVED_TYPES
 from .scopes import CREATE, DELETE, READ, SEARCH, UPDATE
 from .search import index_rows, match, search_bundle
+from .search.everything import Everything, everything_bundle
+from .search.paging import Cursor
 from .storage.tables import INDEX_TABLES, history_compartment, resource_history, resources, server_state
 
 SERVER_META = ("versionId", "lastUpdated")
@@ -232,6 +234,29 @@ class Repository:
                      if e.get("search", {}).get("mode") != "outcome" and "id" in (r := e.get("resource", {}))]
             self._audit("search-type" if res_type else "search-system", found,
                         query="&".join(f"{k}={v}" for k, v in params))
+        return body
+
+    @_records_refusal
+    def everything(self, q: Everything, *, cursor: Cursor | None, base_url: str, page_key: bytes) -> bytes:
+        """One page of Patient/{id}/$everything: the client's record as far as the caller may see
+        it, by the same access clause as search, in SQL; audited like a search."""
+        self.access.require(READ, "Patient")
+        pid = q.patient_id
+        current = self._current("Patient", pid)
+        if current is None and self.policy.carer_patient == f"Patient/{pid}":
+            # A carer knows the client whose network they are in, even when the Consent does not
+            # show the Patient resource itself: they get what it does show (maybe nothing).
+            current = self._current("Patient", pid, restricted=False)
+        if current is None:
+            raise self._not_found(f"Patient/{pid} is not known.")
+        if current.deleted:
+            raise Gone(f"Patient/{pid} was deleted.", headers={"ETag": f'W/"{current.version}"'})
+        body, rows = everything_bundle(self.conn, q, cursor=cursor, base_url=base_url, page_key=page_key,
+                                       restrict=self.clause, record=lambda t: in_record(t, pid))
+        if self.policy.audited:
+            # The whole answer is this client's record (directory entries shown as part of it).
+            self._audit("operation", [(f"{r.res_type}/{r.res_id}", orjson.loads(r.body)) for r in rows],
+                        query="&".join(f"{k}={v}" for k, v in q.applied), patients=[f"Patient/{pid}"])
         return body
 
     def preview(self, res_type: str, limit: int) -> tuple[int, list[str]]:

@@ -10,7 +10,8 @@ import re
 from typing import Callable
 
 from .errors import MethodNotAllowed, NotFound
-from .interactions import bundle, capability, consent_ops, crud, history, network, operations, search  # noqa: F401
+from .interactions import (bundle, capability, consent_ops, crud, everything, history, network,  # noqa: F401
+                           operations, search)
 from .resource_types import SERVED
 
 _SEG = r"[A-Za-z0-9\-.]{1,64}"

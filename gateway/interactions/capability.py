@@ -107,11 +107,12 @@ _OP_BASE = "https://samenzorg.nl/fhir/OperationDefinition/"
 
 
 def _operations() -> dict[str | None, list[dict]]:
-    from .operations import registered
+    from .operations import DEFINITIONS, registered
 
     out: dict[str | None, list[dict]] = {}
     for _method, _level, rtype, name in registered():
-        entry = {"name": name, "definition": f"{_OP_BASE}{(rtype + '-') if rtype else ''}{name}"}
+        official = DEFINITIONS.get((rtype, name))
+        entry = {"name": name, "definition": official or f"{_OP_BASE}{(rtype + '-') if rtype else ''}{name}"}
         if entry not in out.setdefault(rtype, []):
             out[rtype].append(entry)
     return out

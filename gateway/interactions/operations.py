@@ -9,11 +9,15 @@ from . import Context
 
 # (method, level, type or None, name) -> handler; level is system | type | instance.
 OPERATIONS: dict[tuple[str, str, str | None, str], Callable[[Context, FhirRequest], FhirResponse]] = {}
+# (type or None, name) -> the canonical URL of an official OperationDefinition the operation implements.
+DEFINITIONS: dict[tuple[str | None, str], str] = {}
 
 
-def operation(method: str, level: str, name: str, resource_type: str | None = None):
+def operation(method: str, level: str, name: str, resource_type: str | None = None, definition: str | None = None):
     def register(handler):
         OPERATIONS[(method, level, resource_type, name)] = handler
+        if definition:
+            DEFINITIONS[(resource_type, name)] = definition
         return handler
     return register
 
@@ -29,6 +33,6 @@ def dispatch(ctx: Context, req: FhirRequest) -> FhirResponse:
 
 
 def registered() -> list[tuple[str, str, str | None, str]]:
-    from . import consent_ops, network  # noqa: F401  (they register their operations)
+    from . import consent_ops, everything, network  # noqa: F401  (they register their operations)
 
     return sorted(OPERATIONS, key=lambda k: (k[3], k[1], k[2] or ""))

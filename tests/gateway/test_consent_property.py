@@ -172,6 +172,12 @@ def test_carer_searches_return_exactly_what_the_engine_permits(client, anonymous
             # History judges each version in Python (policy.sees_version); it must agree with the SQL.
             history = anonymous.get(f"/fhir/{rtype}/_history?_count=500", headers=auth).get_json()
             assert {e["resource"]["id"] for e in history.get("entry", [])} == expected, (carer, rtype)
+        # Patient/$everything is the same clause over all these types at once: exactly the union.
+        everything = anonymous.get(f"/fhir/Patient/{p}/$everything?_type={','.join(TYPES)}&_count=500",
+                                   headers=auth).get_json()
+        assert {f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in everything.get("entry", [])} \
+            == {f"{t}/{i}" for t in TYPES for i in _expected(p, carer, resources, t)}, carer
+        assert everything["total"] == sum(len(_expected(p, carer, resources, t)) for t in TYPES)
         bundle = anonymous.get("/fhir/CarePlan?_include=CarePlan:performer&_revinclude=Communication:based-on"
                                "&_count=500", headers=auth).get_json()
         visible_rp = _expected(p, carer, resources, "RelatedPerson")

@@ -117,3 +117,35 @@ def test_a_carer_who_may_add_but_not_read_gets_no_representation_back(client, an
     assert resp.headers["Location"]
     created_id = resp.headers["Location"].split("/Communication/")[1].split("/")[0]
     assert anonymous.get(f"/fhir/Communication/{created_id}", headers=auth).status_code == 404
+
+
+def test_everything_shows_a_carer_without_consent_nothing_of_the_record_and_totals_nothing(world):
+    daughter, friend = world
+    mine = friend("Patient/p/$everything?_count=1").get_json()
+    assert mine["total"] == 1 and [e["resource"]["id"] for e in mine["entry"]] == ["friend"]
+    assert not [link for link in mine["link"] if link["relation"] == "next"]
+    hers = daughter("Patient/p/$everything?_type=Communication&_count=2").get_json()
+    assert hers["total"] == 5
+    # Her page link, replayed by the friend, is judged for the friend: still nothing.
+    next_url = next(link["url"] for link in hers["link"] if link["relation"] == "next")
+    replay = friend(next_url).get_json()
+    assert replay["total"] == 0 and replay.get("entry", []) == []
+
+
+def test_everything_filters_and_paging_cannot_be_used_to_probe_hidden_resources(world):
+    _, friend = world
+    for query in ("_type=Communication", "_since=2000-01-01T00:00:00Z&_type=Communication",
+                  "start=2000&end=2100&_type=Communication", "_type=Communication&_count=0"):
+        bundle = friend(f"Patient/p/$everything?{query}").get_json()
+        assert bundle["total"] == 0 and not bundle.get("entry"), query
+    # Search parameters are not $everything parameters: refused, never applied or silently dropped.
+    for query in ("_id=m0", "_security=http://terminology.hl7.org/CodeSystem/v3-ActCode|PSY", "_elements=id"):
+        assert friend(f"Patient/p/$everything?{query}").status_code == 400, query
+
+
+def test_everything_for_another_clients_patient_is_the_same_404_as_an_unknown_one(client, world):
+    daughter, _ = world
+    assert client.put("/fhir/Patient/q", json={"resourceType": "Patient", "id": "q"}, headers=H).status_code == 201
+    hidden, unknown = daughter("Patient/q/$everything"), daughter("Patient/zz/$everything")
+    assert hidden.status_code == unknown.status_code == 404
+    assert hidden.get_data() == unknown.get_data().replace(b"zz", b"q")

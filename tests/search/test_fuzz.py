@@ -271,3 +271,45 @@ def test_every_parameter_with_every_modifier_and_prefix_answers(care_network, ca
                 variants += [(p.name, prefix + "2026-03-01") for prefix in PREFIXES]
             for pair_ in variants:
                 _compare(care_network, carer, rtype, [pair_], post=False)
+
+
+EVERYTHING_PAIRS = st.lists(st.tuples(
+    st.sampled_from(["start", "end", "_since", "_type", "_count", "_cursor", "_sort", "x"]),
+    st.one_of(st.sampled_from(HOSTILE + DATES + TYPES + ["CarePlan,Goal", "Subscription", "1", "3", "0",
+                                                          "2026-01-01T00:00:00Z", "Patient,Nope"]),
+              st.text(CHARS, max_size=30))),
+    max_size=4)
+
+
+@settings(max_examples=120, **FUZZ)
+@given(pairs=EVERYTHING_PAIRS, post=st.booleans(), patient=st.sampled_from(["moeder", "vader", "nope"]))
+def test_everything_never_fails_and_never_shows_a_carer_more(care_network, carer, pairs, post, patient):
+    """Patient/$everything with hostile parameters (query string or Parameters body): never a 500,
+    and what the daughter gets (every page) is within what the system client gets."""
+    def run(client):
+        path = f"/fhir/Patient/{patient}/$everything"
+        if post:
+            body = {"resourceType": "Parameters", "parameter": [{"name": n, "valueString": v} for n, v in pairs]}
+            resp = client.post(path, json=body, headers={"Content-Type": "application/fhir+json"})
+        else:
+            resp = client.get(f"{path}?{urlencode(pairs)}")
+        found, total = set(), None
+        for _ in range(MAX_PAGES):
+            body = resp.get_json(silent=True)
+            assert resp.status_code < 500, (pairs, body)
+            if resp.status_code >= 400:
+                assert body["resourceType"] == "OperationOutcome", (pairs, resp.status_code)
+                return None
+            assert body["type"] == "searchset"
+            total = body["total"]
+            found |= {f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in body.get("entry", [])}
+            nxt = next((l["url"] for l in body["link"] if l["relation"] == "next"), None)
+            if nxt is None:
+                break
+            url = urlsplit(nxt)
+            resp = client.get(url.path, query_string=parse_qsl(url.query))
+        return total, found
+
+    mine, everything = run(carer), run(care_network)
+    if mine is not None and everything is not None:
+        assert mine[1] <= everything[1] and mine[0] <= everything[0], (pairs, mine[1] - everything[1])

@@ -104,3 +104,36 @@ def test_a_string_prefix_search_uses_the_string_index_on_sqlite(engine):
         page_sql, page_params = next(s for s in log.seen if "idx_string" in s[0] and "count(" not in s[0])
         shown = plan(conn, page_sql, page_params)
     assert "ix_idx_string_res_type_param_value_norm" in shown and "value_norm>" in shown.replace(" ", ""), shown
+
+
+def test_a_clients_directory_entries_are_found_from_their_record_not_from_every_reference(engine):
+    """The directory entries in one client's record (Patient/$everything, a carer's search of
+    Practitioner) are looked up from that record's rows by rid; starting at the target_type
+    index instead reads every reference to that type in the database (SQLite without statistics
+    chose that, and grew with the number of clients)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite-specific plan")
+    from sqlalchemy import func, select
+
+    from gateway.policy import in_record
+    from gateway.repository import Repository
+
+    with engine.begin() as conn:
+        repo = Repository(conn)
+        for i in range(300):
+            repo.update("Patient", f"p{i}", {"resourceType": "Patient"})
+            repo.update("PractitionerRole", f"rol{i}", {"resourceType": "PractitionerRole",
+                                                        "organization": {"reference": f"Organization/org{i}"}})
+            repo.update("CareTeam", f"team{i}", {"resourceType": "CareTeam", "subject": {"reference": f"Patient/p{i}"},
+                                                 "participant": [{"member": {"reference": f"Practitioner/pr{i}"}},
+                                                                 {"member": {"reference": f"PractitionerRole/rol{i}"}}]})
+            repo.update("Practitioner", f"pr{i}", {"resourceType": "Practitioner"})
+            repo.update("Organization", f"org{i}", {"resourceType": "Organization"})
+    with engine.connect() as conn:
+        for rtype, expected in (("Practitioner", "pr7"), ("PractitionerRole", "rol7"), ("Organization", "org7")):
+            stmt = select(resources.c.res_id).where(resources.c.res_type == rtype, in_record(rtype, "p7"))
+            assert list(conn.execute(stmt).scalars()) == [expected]
+            shown = plan(conn, str(stmt.compile(conn, compile_kwargs={"literal_binds": True})), ())
+            assert "idx_reference" in shown
+            assert "(target_type=?)" not in shown, shown
+            assert not [line for line in shown.splitlines() if line.startswith("SCAN idx_reference")], shown

@@ -1,0 +1,140 @@
+"""`Patient/{id}/$everything` as one paged SQL statement over `resources`.
+
+The record is every type's rows that are (a) in the patient's record — the
+patient compartment for clinical types, the clinical record's references for
+directory entries — and (b) allowed by the caller's access clause (`restrict`,
+the same one search uses), with the operation's filters on top, all in one
+WHERE. So the page, its `LIMIT` and its `total` come from the same clause:
+nothing is filtered in Python afterwards, and a hidden resource can show
+neither as an entry nor in the count.
+
+Paging is the search paging code: a signed keyset cursor (Patient first,
+then `rid`), bound to this patient's endpoint; access is applied afresh on
+every page.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import and_, case, false, func, not_, or_, select
+
+from ..storage.tables import idx_date, resources
+from . import bundle, paging
+
+R = resources
+
+# What "care date" means per type for `start`/`end` (R4: "care dates, not record currency dates"):
+# the search parameter whose index rows hold that date. Types not listed (Patient, RelatedPerson,
+# the directory) are not dated care and are never dropped by `start`/`end`.
+CARE_DATE: dict[str, str] = {
+    "CareTeam": "date",  # CareTeam.period
+    "CarePlan": "date",  # CarePlan.period
+    "Goal": "start-date",  # Goal.startDate
+    "Consent": "date",  # Consent.dateTime
+    "Communication": "sent",  # Communication.sent
+    "AuditEvent": "date",  # AuditEvent.recorded: when the access happened
+    "Provenance": "when",  # Provenance.occurred[x]
+}
+# Entries shown in `include` mode: the directory the record points to (the rest is the record).
+INCLUDED = frozenset({"Practitioner", "PractitionerRole", "Organization"})
+
+
+@dataclass(frozen=True)
+class Everything:
+    patient_id: str
+    types: tuple[str, ...]  # the types asked for (all served record types when `_type` is absent)
+    start: datetime | None  # naive UTC, inclusive
+    end: datetime | None  # naive UTC, exclusive (the end of the `end` date)
+    since: datetime | None  # meta.lastUpdated at or after
+    count: int
+    applied: list[tuple[str, str]]  # the normalised parameters, for `self` and the cursor
+
+
+def _care_dates(res_type: str, start: datetime | None, end: datetime | None):
+    """Rows whose care date range overlaps [start, end); a row without that date is kept (an
+    undated care agreement is not known to lie outside the range)."""
+    param = CARE_DATE.get(res_type)
+    if param is None or (start is None and end is None):
+        return None
+    d = idx_date
+    dated = select(d.c.rid).where(d.c.res_type == res_type, d.c.param == param)
+    overlap = []
+    if start is not None:
+        overlap.append(or_(d.c.high.is_(None), d.c.high > start))
+    if end is not None:
+        overlap.append(or_(d.c.low.is_(None), d.c.low < end))
+    return or_(not_(R.c.rid.in_(dated)), R.c.rid.in_(dated.where(*overlap)))
+
+
+def conditions(q: Everything, restrict: Callable[[str], object], record: Callable[[str], object]) -> list:
+    """The WHERE of the operation: per type, in the record AND visible AND within the filters."""
+    per_type = []
+    for t in q.types:
+        # A compartment type's record clause is a short rid list from the patient's index rows: the
+        # database should start there, not at every row of the type (SQLite, without statistics,
+        # prefers the res_type index, which grows with the number of clients). Patient and directory
+        # entries are found by (res_type, res_id), which needs the type indexed.
+        by_rid = t not in INCLUDED and t != "Patient"
+        parts = [(R.c.res_type.concat("") if by_rid else R.c.res_type) == t, record(t)]
+        clause = restrict(t)
+        if clause is not None:
+            parts.append(clause)
+        dated = _care_dates(t, q.start, q.end)
+        if dated is not None:
+            parts.append(dated)
+        per_type.append(and_(*parts))
+    conds = [R.c.deleted.is_(False), or_(false(), *per_type)]
+    if q.since is not None:
+        conds.append(R.c.last_updated >= q.since)
+    return conds
+
+
+def _keys() -> list[paging.Key]:
+    # The Patient first (as the operation's readers expect), then insertion order; rid makes it total.
+    return [paging.Key(case((R.c.res_type == "Patient", 0), else_=1), False), paging.Key(R.c.rid, False)]
+
+
+def endpoint(patient_id: str) -> str:
+    return f"Patient/{patient_id}/$everything"
+
+
+def everything_bundle(conn, q: Everything, *, cursor: paging.Cursor | None, base_url: str, page_key: bytes,
+                      restrict: Callable[[str], object], record: Callable[[str], object]) -> tuple[bytes, list]:
+    """(the searchset Bundle, the rows shown) for one page."""
+    base_url = base_url.rstrip("/")
+    path = endpoint(q.patient_id)
+    conds = conditions(q, restrict, record)
+    total = conn.execute(select(func.count()).select_from(R).where(*conds)).scalar_one()
+    self_params = q.applied if cursor is None else [(paging.PAGE, paging.sign(page_key, cursor))]
+    links = {"self": bundle.page_url(base_url, path, self_params)}
+    rows: list = []
+    if q.count > 0:
+        keys = _keys()
+        backward = cursor is not None and cursor.backward
+        stmt = select(R.c.rid, R.c.res_type, R.c.res_id, R.c.body,
+                      *(k.expr.label(f"k{i}") for i, k in enumerate(keys))).where(*conds)
+        if cursor is not None:
+            stmt = stmt.where(paging.after(keys, cursor.values, backward))
+        rows = conn.execute(stmt.order_by(*paging.order_by(keys, backward)).limit(q.count + 1)).all()
+        more = len(rows) > q.count
+        rows = rows[:q.count]
+        if backward:
+            rows.reverse()
+        has_next = more if not backward else True
+        has_prev = cursor is not None and (more if backward else True)
+
+        def link(row, back: bool) -> str:
+            values = tuple(getattr(row, f"k{i}") for i in range(len(keys)))
+            token = paging.sign(page_key, paging.Cursor(path, q.applied, values, back))
+            return bundle.page_url(base_url, path, [(paging.PAGE, token)])
+        if rows and has_prev:
+            links["previous"] = link(rows[0], True)
+        if rows and has_next:
+            links["next"] = link(rows[-1], False)
+    matches = [r for r in rows if r.res_type not in INCLUDED]
+    includes = [r for r in rows if r.res_type in INCLUDED]
+    body = bundle.searchset(base_url=base_url, total=total, links=links, matches=matches, includes=includes,
+                            problems=[], summary=None, elements=())
+    return body, rows
