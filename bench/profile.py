@@ -30,6 +30,21 @@ from .load import SEQ
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def _consent_cache(app, on: bool) -> None:
+    # Off: every request loads and compiles the Consents, as before the cache (what it keeps stays).
+    from gateway import consent_cache
+
+    cache = app.extensions["samenzorg.consent_cache"]
+    if on:
+        cache.__dict__.pop("state", None)
+    else:
+        cache.state = lambda conn, rp, patient_of, now: consent_cache.load(conn, rp, patient_of, now)
+
+
+# Changes that can be switched off in a running app, to compare old and new code paths in one run.
+TOGGLES = {"consent-cache": _consent_cache}
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="bench.profile", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -38,6 +53,8 @@ def parse_args(argv):
     p.add_argument("--database-url", default=None, help="an empty database (default: SQLite in a temp dir)")
     p.add_argument("--profile", action="store_true", help="profile each scenario (pyinstrument) and record top frames")
     p.add_argument("--only", default="", help="only scenarios whose 'name (who)' contains this")
+    p.add_argument("--compare", choices=sorted(TOGGLES), default=None,
+                   help="time each scenario with this change off and on, interleaved, in the same run")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--label", default="")
     p.add_argument("--out", type=Path, default=RESULTS)
@@ -108,7 +125,7 @@ def main(argv=None) -> None:
     rng = random.Random(args.seed)
     plan = scenarios.build(world, system, carer_token, rng, 500, scenarios.new_networks(args.clients, args.seed, rng))
     seq = itertools.count()
-    rows, profiles = [], []
+    rows, profiles, compared = [], [], []
     for sc in plan:
         label = f"{sc.name} ({sc.who})"
         if args.only and args.only not in label and not label.startswith("read CarePlan/{id} (system)"):
@@ -117,6 +134,15 @@ def main(argv=None) -> None:
         _timed(http, sc.requests, min(n, 50), seq)  # warm caches the way a running server has them
         wall, cpu, bad = _timed(http, sc.requests, n, seq)
         per = wall / n
+        if args.compare:
+            off = on = 0.0
+            for _ in range(5):  # interleaved, so the machine's load falls on both alike
+                TOGGLES[args.compare](app, False)
+                off += _timed(http, sc.requests, max(1, n // 5), seq)[1]  # CPU: steadier on a shared machine
+                TOGGLES[args.compare](app, True)
+                on += _timed(http, sc.requests, max(1, n // 5), seq)[1]
+            compared.append((label, off / (5 * max(1, n // 5)), on / (5 * max(1, n // 5))))
+            print(f"{label:70s} {args.compare} off {compared[-1][1] * 1000:7.2f} ms, on {compared[-1][2] * 1000:7.2f} ms")
         rows.append((label, n, per, cpu / n, bad, sc))
         print(f"{label:70s} {1 / per:8.0f}/s  {per * 1000:7.2f} ms  non-2xx {bad}", flush=True)
         if args.profile:
@@ -142,6 +168,10 @@ def main(argv=None) -> None:
         per_bundle = transaction[0][2]
         entries = len(__import__("orjson").loads(transaction[0][5].requests[0].body.replace(SEQ, b"x"))["entry"])
         lines += ["", f"Transaction import in process: {entries / per_bundle:,.0f} resources/s ({entries} per Bundle)."]
+    if compared:
+        lines += ["", f"### `{args.compare}` off and on, interleaved in this run", "",
+                  "| scenario | CPU ms off | CPU ms on | on/off |", "|---|---:|---:|---:|"]
+        lines += [f"| {label} | {off * 1000:.2f} | {on * 1000:.2f} | {on / off:.2f} |" for label, off, on in compared]
     for label, text in profiles:
         lines += ["", f"## {label}", "", "```", text, "```"]
     args.out.mkdir(parents=True, exist_ok=True)

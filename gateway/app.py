@@ -15,6 +15,7 @@ from . import cors, limits
 from .access import Access
 from .auth import TokenVerifier, access_from_header
 from .config import Settings
+from .consent_cache import ConsentCache
 from .errors import FhirError, Issue, NotAcceptable, UnsupportedMediaType, internal_error, outcome
 from .fhirhttp import FhirRequest, FhirResponse
 from .interactions import Context
@@ -44,6 +45,8 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     engine = make_engine(settings.database_url)
     app.extensions["samenzorg.engine"] = engine
     verifier = TokenVerifier(settings)
+    consents = ConsentCache()  # checked against the database on every request (consent_cache.py)
+    app.extensions["samenzorg.consent_cache"] = consents
 
     @app.before_request
     def start():
@@ -82,7 +85,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     @app.route("/fhir/<path:path>", methods=methods)
     def fhir(path: str):
         try:
-            return _to_flask(_serve(settings, verifier, engine, path.strip("/")))
+            return _to_flask(_serve(settings, verifier, engine, consents, path.strip("/")))
         except FhirError as error:
             return _error(error)
 
@@ -104,7 +107,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     return app
 
 
-def _serve(settings: Settings, verifier: TokenVerifier, engine, path: str) -> FhirResponse:
+def _serve(settings: Settings, verifier: TokenVerifier, engine, consents: ConsentCache, path: str) -> FhirResponse:
     _negotiate()
     route = resolve(request.method, path)
     base_url = _base_url(settings)
@@ -115,7 +118,7 @@ def _serve(settings: Settings, verifier: TokenVerifier, engine, path: str) -> Fh
     freq = _fhir_request(path, route[1], base_url)
     write = request.method in ("POST", "PUT", "PATCH", "DELETE")
     with engine.connect().execution_options(write=write) as conn:
-        repo = Repository(conn, access)
+        repo = Repository(conn, access, consents)
         try:
             with conn.begin():
                 response = dispatch(Context(repo, settings, freq.base_url, dispatch), freq, route)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import audit, fhirtime
 from .access import Access
+from .consent_cache import ConsentCache
 from .consent_sql import fact_rows, referrers
 from .errors import BadRequest, Conflict, Forbidden, Gone, NotFound, PreconditionFailed
 from .policy import COMPARTMENT_TYPES, DIRECTORY, Policy, compartment_of, patient_of
@@ -77,10 +78,10 @@ def _records_refusal(method):
 
 
 class Repository:
-    def __init__(self, conn, access: Access | None = None):
+    def __init__(self, conn, access: Access | None = None, consent_cache: ConsentCache | None = None):
         self.conn = conn
         self.access = access or Access.open()
-        self.policy = Policy(conn, self.access)
+        self.policy = Policy(conn, self.access, cache=consent_cache)
         self.audits: list[audit.Disclosure] = []
         # The FHIR interaction being served (from the route table; per entry in a bundle).
         self.interaction: str | None = None
