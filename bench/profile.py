@@ -144,7 +144,7 @@ def main(argv=None) -> None:
             compared.append((label, off / (5 * max(1, n // 5)), on / (5 * max(1, n // 5))))
             print(f"{label:70s} {args.compare} off {compared[-1][1] * 1000:7.2f} ms, on {compared[-1][2] * 1000:7.2f} ms")
         rows.append((label, n, per, cpu / n, bad, sc))
-        print(f"{label:70s} {1 / per:8.0f}/s  {per * 1000:7.2f} ms  non-2xx {bad}", flush=True)
+        print(f"{label:70s} {1 / per:8.0f}/s  {per * 1000:7.2f} ms  CPU {cpu / n * 1000:7.2f} ms  non-2xx {bad}", flush=True)
         if args.profile:
             from pyinstrument import Profiler
 
