@@ -15,6 +15,7 @@ from . import cors, limits
 from .access import Access
 from .auth import TokenVerifier, access_from_header
 from .config import Settings
+from .audit_commit import GroupCommit
 from .consent_cache import ConsentCache
 from .errors import FhirError, Issue, NotAcceptable, UnsupportedMediaType, internal_error, outcome
 from .fhirhttp import FhirRequest, FhirResponse
@@ -47,6 +48,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     verifier = TokenVerifier(settings)
     consents = ConsentCache()  # checked against the database on every request (consent_cache.py)
     app.extensions["samenzorg.consent_cache"] = consents
+    audits = GroupCommit()  # concurrent reads' audit records share one commit (audit_commit.py)
 
     @app.before_request
     def start():
@@ -85,7 +87,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     @app.route("/fhir/<path:path>", methods=methods)
     def fhir(path: str):
         try:
-            return _to_flask(_serve(settings, verifier, engine, consents, path.strip("/")))
+            return _to_flask(_serve(settings, verifier, engine, consents, audits, path.strip("/")))
         except FhirError as error:
             return _error(error)
 
@@ -107,7 +109,8 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     return app
 
 
-def _serve(settings: Settings, verifier: TokenVerifier, engine, consents: ConsentCache, path: str) -> FhirResponse:
+def _serve(settings: Settings, verifier: TokenVerifier, engine, consents: ConsentCache, audits: GroupCommit,
+           path: str) -> FhirResponse:
     _negotiate()
     route = resolve(request.method, path)
     base_url = _base_url(settings)
@@ -128,20 +131,15 @@ def _serve(settings: Settings, verifier: TokenVerifier, engine, consents: Consen
             # The request's own work is rolled back and it disclosed nothing; what the repository
             # recorded of it as refused (a refusal, a failed read) is still written.
             repo.discard_disclosures()
-            _record(conn, repo)
+            if repo.audits:
+                audits.commit(conn, repo)
             raise
         # A read holds no write lock while it works (SQLite has one for the whole database): what it
-        # disclosed is recorded in a short write transaction of its own, committed before the
-        # response leaves (audit before disclosure).
-        _record(conn, repo)
+        # disclosed is recorded in a short write transaction, shared with other threads' records
+        # (group commit), committed before the response leaves (audit before disclosure).
+        if repo.audits:
+            audits.commit(conn, repo)
         return response
-
-
-def _record(conn, repo: Repository) -> None:
-    if repo.audits:
-        conn.execution_options(write=True)
-        with conn.begin():
-            repo.flush_audits()
 
 
 def _negotiate() -> None:

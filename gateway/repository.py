@@ -389,12 +389,14 @@ class Repository:
         since `since`, keep its refusals."""
         self.audits[since:] = [a for a in self.audits[since:] if a.outcome != audit.SUCCESS]
 
-    def flush_audits(self) -> None:
-        """Write the pending AuditEvents (in the current transaction)."""
+    def flush_audits(self, into=None) -> None:
+        """Write the pending AuditEvents in the current transaction of this repository's connection, or
+        of `into` (another request's connection committing several requests' records at once)."""
         pending, self.audits = self.audits, []
+        writer = self if into is None else Repository(into)
         for d in pending:
             event = audit.audit_event(self.access.fhir_user, self.access.client_id, d)
-            self._write("AuditEvent", str(uuid.uuid4()), event, "POST", None)
+            writer._write("AuditEvent", str(uuid.uuid4()), event, "POST", None)
 
     def _write(self, res_type: str, res_id: str, resource: dict | None, method: str, current) -> Stored:
         if res_type not in SERVED:
