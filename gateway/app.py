@@ -11,7 +11,7 @@ from flask import Flask, Response, g, request
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from . import cors, limits
+from . import cors, limits, memory
 from .access import Access
 from .auth import TokenVerifier, access_from_header
 from .config import Settings
@@ -60,6 +60,9 @@ def create_app(config: Settings | dict | None = None) -> Flask:
 
     @app.after_request
     def finish(response: Response):
+        if (request.content_length or 0) >= memory.LARGE_BODY:
+            # Once the answer is sent and the parsed body freed, give that memory back (memory.py).
+            response.call_on_close(lambda: memory.trim())
         response.headers["X-Request-ID"] = g.request_id
         log.info(orjson.dumps({
             "event": "request", "request_id": g.request_id, "method": request.method,
