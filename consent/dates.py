@@ -123,3 +123,26 @@ def lenient_period(value: object) -> DateRange | None:
 
 def within(now: datetime, rng: DateRange) -> bool:
     return (rng.start is None or rng.start <= now) and (rng.end is None or now < rng.end)
+
+
+def instants_in(node: object) -> set[datetime]:
+    """Every instant at which `within(now, period)` may change its answer for a Period anywhere in
+    `node` (both ends of every `start`/`end` value, however nested). Between two neighbouring
+    instants, whatever the engine reads of `node` against now stays the same, which is what lets
+    a caller keep a reading for that long."""
+    found: set[datetime] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if key in ("start", "end") and isinstance(value, str):
+                    try:
+                        found.update(parse_range(value))
+                    except ValueError:
+                        pass
+                elif isinstance(value, (dict, list)):
+                    stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(v for v in item if isinstance(v, (dict, list)))
+    return found

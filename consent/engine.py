@@ -27,8 +27,11 @@ def _specificity(rule: Rule) -> str:
 
 
 def _decide(consents, request, resource) -> tuple[Decision, list[Rule]]:
+    return _decide_read(readings(consents, request), request, resource)
+
+
+def _decide_read(read: list[Reading], request, resource) -> tuple[Decision, list[Rule]]:
     facts = resource if isinstance(resource, ResourceFacts) else facts_of(resource)
-    read = readings(consents, request)
     notes = tuple(sorted(r.note for r in read))
     unknown = tuple(sorted(line for r in read for line in r.not_understood))
     target = facts.id or facts.type
@@ -54,6 +57,13 @@ def decide(consents: Iterable[dict], request: AccessRequest,
            resource: dict | ResourceFacts) -> Decision:
     """Permit or deny `request` on one resource. No applicable consent: deny."""
     return _decide(list(consents), request, resource)[0]
+
+
+def decide_read(read: list[Reading], request: AccessRequest, resource: dict | ResourceFacts) -> Decision:
+    """`decide` from readings made for this request already (`readings(consents, request)`), so a
+    caller deciding many resources, or keeping readings while the Consents are unchanged, reads
+    each Consent once."""
+    return _decide_read(read, request, resource)[0]
 
 
 def explain(consents: Iterable[dict], request: AccessRequest,

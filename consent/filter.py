@@ -13,10 +13,16 @@ from collections.abc import Iterable
 from .engine import readings
 from .expr import FALSE, TRUE, Expr, all_of, any_of, negate
 from .model import AccessRequest, Verdict
+from .rules import Reading
 
 
 def compile_filter(consents: Iterable[dict], request: AccessRequest) -> Expr:
-    rules = sorted((rule for r in readings(consents, request) for rule in r.rules),
+    return filter_of(readings(consents, request))
+
+
+def filter_of(read: Iterable[Reading]) -> Expr:
+    """The filter from readings already made for one request (see `compile_filter`)."""
+    rules = sorted((rule for r in read for rule in r.rules),
                    key=lambda rule: (rule.consent, rule.path or ""))
     denies = [r for r in rules if r.type == "deny"]
     return any_of(*(

@@ -11,10 +11,12 @@ from flask import Flask, Response, g, request
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from . import cors, limits
+from . import cors, limits, memory
 from .access import Access
 from .auth import TokenVerifier, access_from_header
 from .config import Settings
+from .audit_commit import GroupCommit
+from .consent_cache import ConsentCache
 from .errors import FhirError, Issue, NotAcceptable, UnsupportedMediaType, internal_error, outcome
 from .fhirhttp import FhirRequest, FhirResponse
 from .interactions import Context
@@ -44,6 +46,9 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     engine = make_engine(settings.database_url)
     app.extensions["samenzorg.engine"] = engine
     verifier = TokenVerifier(settings)
+    consents = ConsentCache()  # checked against the database on every request (consent_cache.py)
+    app.extensions["samenzorg.consent_cache"] = consents
+    audits = GroupCommit()  # concurrent reads' audit records share one commit (audit_commit.py)
 
     @app.before_request
     def start():
@@ -55,6 +60,9 @@ def create_app(config: Settings | dict | None = None) -> Flask:
 
     @app.after_request
     def finish(response: Response):
+        if (request.content_length or 0) >= memory.LARGE_BODY:
+            # Once the answer is sent and the parsed body freed, give that memory back (memory.py).
+            response.call_on_close(lambda: memory.trim())
         response.headers["X-Request-ID"] = g.request_id
         log.info(orjson.dumps({
             "event": "request", "request_id": g.request_id, "method": request.method,
@@ -82,7 +90,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     @app.route("/fhir/<path:path>", methods=methods)
     def fhir(path: str):
         try:
-            return _to_flask(_serve(settings, verifier, engine, path.strip("/")))
+            return _to_flask(_serve(settings, verifier, engine, consents, audits, path.strip("/")))
         except FhirError as error:
             return _error(error)
 
@@ -104,7 +112,8 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     return app
 
 
-def _serve(settings: Settings, verifier: TokenVerifier, engine, path: str) -> FhirResponse:
+def _serve(settings: Settings, verifier: TokenVerifier, engine, consents: ConsentCache, audits: GroupCommit,
+           path: str) -> FhirResponse:
     _negotiate()
     route = resolve(request.method, path)
     base_url = _base_url(settings)
@@ -115,7 +124,7 @@ def _serve(settings: Settings, verifier: TokenVerifier, engine, path: str) -> Fh
     freq = _fhir_request(path, route[1], base_url)
     write = request.method in ("POST", "PUT", "PATCH", "DELETE")
     with engine.connect().execution_options(write=write) as conn:
-        repo = Repository(conn, access)
+        repo = Repository(conn, access, consents)
         try:
             with conn.begin():
                 response = dispatch(Context(repo, settings, freq.base_url, dispatch), freq, route)
@@ -125,20 +134,15 @@ def _serve(settings: Settings, verifier: TokenVerifier, engine, path: str) -> Fh
             # The request's own work is rolled back and it disclosed nothing; what the repository
             # recorded of it as refused (a refusal, a failed read) is still written.
             repo.discard_disclosures()
-            _record(conn, repo)
+            if repo.audits:
+                audits.commit(conn, repo)
             raise
         # A read holds no write lock while it works (SQLite has one for the whole database): what it
-        # disclosed is recorded in a short write transaction of its own, committed before the
-        # response leaves (audit before disclosure).
-        _record(conn, repo)
+        # disclosed is recorded in a short write transaction, shared with other threads' records
+        # (group commit), committed before the response leaves (audit before disclosure).
+        if repo.audits:
+            audits.commit(conn, repo)
         return response
-
-
-def _record(conn, repo: Repository) -> None:
-    if repo.audits:
-        conn.execution_options(write=True)
-        with conn.begin():
-            repo.flush_audits()
 
 
 def _negotiate() -> None:

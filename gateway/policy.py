@@ -1,7 +1,10 @@
 """What one caller may see and do: roles (DESIGN.md) and the client's Consent.
 
-Built per request from stored data — no cache, so a revoked Consent takes
-effect on the next request. Reads are limited in SQL (`restrict`), so
+Built per request from stored data. A carer's RelatedPerson and their client's
+Consents (read and compiled) may come from a `ConsentCache`, which hands them
+out only while the rows they were built from are unchanged in the database
+(checked in this request's transaction), so a revoked Consent takes effect on
+the next request. Reads are limited in SQL (`restrict`), so
 totals, paging and includes never show more than a caller may see; writes
 are checked here before anything is stored. The repository is the only
 caller.
@@ -27,6 +30,8 @@ import consent
 from consent.dates import parse_period, within
 
 from .access import AUDITED_ROLES, Access
+from . import consent_cache
+from .consent_cache import CarerState, ConsentCache
 from .consent_sql import REF, mentions_referrers, to_sql
 from .errors import Forbidden, MethodNotAllowed
 from .scopes import contexts
@@ -49,10 +54,11 @@ _CLOSED_TEAM = ("inactive", "entered-in-error")
 
 
 class Policy:
-    def __init__(self, conn, access: Access, now: datetime | None = None):
+    def __init__(self, conn, access: Access, now: datetime | None = None, cache: ConsentCache | None = None):
         self.conn = conn
         self.access = access
         self.now = now or datetime.now(timezone.utc)
+        self.cache = cache
         self._restrictions: dict[str, object] = {}
 
     # -- who the caller acts for ---------------------------------------------
@@ -66,10 +72,19 @@ class Policy:
         return self.access.role in AUDITED_ROLES
 
     @cached_property
+    def _carer_state(self) -> CarerState | None:
+        """The caller's RelatedPerson and their client's Consents as stored now (kept or loaded)."""
+        if self.access.role != "related-person":
+            return None
+        if self.cache is None:
+            return consent_cache.load(self.conn, self.access.user_id, _patient_id_of, self.now)
+        return self.cache.state(self.conn, self.access.user_id, _patient_id_of, self.now)
+
+    @cached_property
     def related_person(self) -> dict | None:
         if self.access.role != "related-person":
             return None
-        body = self._body("RelatedPerson", self.access.user_id)
+        body = self._carer_state.related_person
         if body is None or body.get("active") is False or not self._current_period(body):
             return None  # a member who left the network sees nothing any more
         return body
@@ -161,10 +176,9 @@ class Policy:
         """The patient's Consents as stored now (the engine decides which count)."""
         if not self.carer_patient:
             return []
-        pid = self.carer_patient_id
-        r = idx_reference
-        return self._bodies(select(r.c.rid).where(r.c.res_type == "Consent", r.c.param == "patient",
-                                                  r.c.target_type == "Patient", r.c.target_id == pid))
+        state = self._carer_state
+        # Both come from the same RelatedPerson row; should they ever differ, grant nothing.
+        return state.consents if state.patient_id == self.carer_patient_id else []
 
     def request(self, action=consent.ACCESS) -> consent.AccessRequest:
         return consent.AccessRequest(actor=self.access.fhir_user, action=action, patient=self.carer_patient,
@@ -174,10 +188,13 @@ class Policy:
     def consent_filter(self) -> consent.Expr:
         if not self.carer_patient:
             return consent.FALSE
-        return consent.compile_filter(self.consents, self.request())
+        return self._carer_state.consent_filter(self.request())
 
     def decide(self, resource: dict, action=consent.ACCESS) -> consent.Decision:
-        return consent.decide(self.consents, self.request(action), resource)
+        if not self.carer_patient:
+            return consent.decide([], self.request(action), resource)
+        request = self.request(action)
+        return consent.decide_read(self._carer_state.readings(request), request, resource)
 
     # -- reads --------------------------------------------------------------------
     def restrict(self, res_type: str):
@@ -331,11 +348,11 @@ class Policy:
             return False
         return ref in {f"Patient/{p}" for p in allowed}
 
-    # -- helpers --------------------------------------------------------------------
-    def _body(self, res_type: str, res_id: str) -> dict | None:
-        row = self.conn.execute(select(resources.c.body).where(
-            resources.c.res_type == res_type, resources.c.res_id == res_id, resources.c.deleted.is_(False))).first()
-        return orjson.loads(row.body) if row else None
+
+def _patient_id_of(related_person: dict) -> str | None:
+    """The client a RelatedPerson belongs to (the id of its Patient reference), if any."""
+    ref = (related_person.get("patient") or {}).get("reference")
+    return ref.partition("/")[2] if isinstance(ref, str) and ref.startswith("Patient/") else None
 
 
 _LOCAL_REF = re.compile(r"([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?")

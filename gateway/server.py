@@ -16,6 +16,7 @@ from gunicorn.http.errors import (ChunkMissingTerminator, ExpectationFailed, For
                                   UnsupportedTransferCoding)
 from gunicorn.workers.gthread import ThreadWorker
 
+from . import memory
 from .errors import Issue, outcome
 from .limits import MAX_HEADER_FIELD_BYTES, MAX_HEADER_FIELDS, MAX_REQUEST_LINE
 
@@ -43,6 +44,10 @@ _MALFORMED = (InvalidRequestLine, InvalidRequestMethod, InvalidHTTPVersion, Inva
 
 
 class Worker(ThreadWorker):
+    def init_process(self):
+        memory.limit_arenas()  # before the worker's threads start, so they share few malloc arenas
+        super().init_process()
+
     def handle_error(self, req, client, addr, exc):
         for kind, status, diagnostics in _REFUSALS:
             if isinstance(exc, kind):

@@ -1,8 +1,9 @@
 """Running a search: the page, its total, its includes, its links.
 
 Statements per page, independent of page size: one for the page, one for
-the total (unless `_total=none`), and at most two per include round (rounds
-are capped).
+the total (unless `_total=none`, or the first page holds every match, whose
+number is then the total), and at most two per include round (rounds are
+capped).
 """
 from __future__ import annotations
 
@@ -54,8 +55,7 @@ def search_bundle(conn, *, res_type: str | None, params: list[tuple[str, str]], 
     conds = b.where(res_type, q.criteria)
     total = None
     count_only = q.count == 0 or q.summary == "count"
-    if q.total != "none" or count_only:
-        total = conn.execute(select(func.count()).select_from(R).where(*conds)).scalar_one()
+    wants_total = q.total != "none" or count_only
 
     matches, includes, links = [], [], {}
     self_params = q.applied if cursor is None else [(PAGE, paging.sign(page_key, cursor))]
@@ -82,6 +82,10 @@ def search_bundle(conn, *, res_type: str | None, params: list[tuple[str, str]], 
         if rows and has_next:
             links["next"] = _link(page_key, base_url, res_type, q, keys, rows[-1], backward=False)
         includes = included(conn, b, q.includes, matches)
+        if wants_total and cursor is None and not more:
+            total = len(rows)  # the first page holds every match: that is the count, no COUNT needed
+    if wants_total and total is None:
+        total = conn.execute(select(func.count()).select_from(R).where(*conds)).scalar_one()
     return bundle.searchset(base_url=base_url, total=total, links=links, matches=matches,
                             includes=includes, problems=problems, summary=q.summary, elements=q.elements)
 

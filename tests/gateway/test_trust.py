@@ -300,7 +300,7 @@ def test_no_disclosure_leaves_before_its_audit_record_is_committed(record, as_, 
     # A fault hard to cause for real: the audit write fails. The carer then gets an error, never the data.
     from gateway.repository import Repository
 
-    def broken(self):
+    def broken(self, *args, **kwargs):
         raise RuntimeError("audit store unavailable")
     monkeypatch.setattr(Repository, "flush_audits", broken)
     resp = as_("RelatedPerson/dochter-anna").get("CarePlan/plan-anna")

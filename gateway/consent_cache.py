@@ -1,0 +1,140 @@
+"""What a carer's requests need from their client's Consents, kept between requests while it holds.
+
+Profiled (bench/results/*-profile-*): loading the carer's RelatedPerson and the
+client's Consents, then reading and compiling those Consents, was over a third
+of a carer's request. None of it changes unless one of those rows changes or
+the clock crosses a Period boundary in them, so a process keeps it, bounded:
+
+- **Keyed on what every write bumps.** Each entry carries its *stamp*: the
+  (rid, version) of the RelatedPerson and of each current Consent of the
+  client, from the very rows it was built from. Every request reads the stamp
+  again in one indexed query, in its own transaction, and uses the entry only
+  when it is unchanged. A Consent created, changed, deleted or moved to another
+  client changes the stamp (a new rid, a new version, a row gone), so a revoked
+  Consent takes effect on the very next request, in this process or any other
+  sharing the database: there is nothing to invalidate.
+- **Valid only between two clock boundaries.** Whether a Period holds *now*
+  changes only at the instants its start and end stand for; an entry is used
+  only while now lies between the nearest such instants in its rows.
+- **Bounded**: least recently used entries go first (`MAX_ENTRIES`).
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import orjson
+from sqlalchemy import bindparam, select, union_all
+
+import consent
+
+from .storage.tables import idx_reference, resources
+
+MAX_ENTRIES = 4096
+
+
+@dataclass
+class CarerState:
+    """A RelatedPerson's view of their client's Consents, as of `stamp`."""
+
+    stamp: tuple
+    related_person: dict | None
+    patient_id: str | None  # the client the stamp's Consents are of (from the RelatedPerson's row)
+    consents: list[dict]
+    valid_from: datetime | None
+    valid_until: datetime | None
+    _readings: dict = field(default_factory=dict)  # action -> readings (pure in the request within the window)
+    _filters: dict = field(default_factory=dict)
+
+    def holds_at(self, now: datetime) -> bool:
+        return (self.valid_from is None or self.valid_from <= now) and \
+            (self.valid_until is None or now < self.valid_until)
+
+    def readings(self, request: consent.AccessRequest) -> list:
+        key = (request.action, request.patient, request.actor_roles)
+        if key not in self._readings:
+            self._readings[key] = consent.readings(self.consents, request)
+        return self._readings[key]
+
+    def consent_filter(self, request: consent.AccessRequest) -> consent.Expr:
+        key = (request.action, request.patient, request.actor_roles)
+        if key not in self._filters:
+            self._filters[key] = consent.filter_of(self.readings(request))
+        return self._filters[key]
+
+
+def _stamp_query():
+    r = idx_reference
+    own = select(resources.c.rid, resources.c.version).where(
+        resources.c.res_type == "RelatedPerson", resources.c.res_id == bindparam("me"),
+        resources.c.deleted.is_(False))
+    theirs = select(resources.c.rid, resources.c.version).where(
+        resources.c.deleted.is_(False), resources.c.rid.in_(select(r.c.rid).where(
+            r.c.res_type == "Consent", r.c.param == "patient", r.c.target_type == "Patient",
+            r.c.target_id == bindparam("patient"))))
+    return union_all(own, theirs)
+
+
+_STAMP = _stamp_query()
+
+
+def _window(now: datetime, rows: list[dict]) -> tuple[datetime | None, datetime | None]:
+    instants = set().union(*(consent.instants_in(r) for r in rows)) if rows else set()
+    before = [i for i in instants if i <= now]
+    after = [i for i in instants if i > now]
+    return (max(before) if before else None, min(after) if after else None)
+
+
+def load(conn, related_person_id: str, patient_of_rp, now: datetime) -> CarerState:
+    """Build a state from the rows as stored now; its stamp names exactly those rows."""
+    row = conn.execute(select(resources.c.rid, resources.c.version, resources.c.body).where(
+        resources.c.res_type == "RelatedPerson", resources.c.res_id == related_person_id,
+        resources.c.deleted.is_(False))).first()
+    body = orjson.loads(row.body) if row is not None else None
+    patient_id = patient_of_rp(body) if body is not None else None
+    stamp = [(row.rid, row.version)] if row is not None else []
+    consents: list[dict] = []
+    if patient_id is not None:
+        r = idx_reference
+        rows = conn.execute(select(resources.c.rid, resources.c.version, resources.c.body).where(
+            resources.c.deleted.is_(False), resources.c.rid.in_(select(r.c.rid).where(
+                r.c.res_type == "Consent", r.c.param == "patient", r.c.target_type == "Patient",
+                r.c.target_id == patient_id))))
+        for rid, version, raw in rows:
+            stamp.append((rid, version))
+            consents.append(orjson.loads(raw))
+    valid_from, valid_until = _window(now, ([body] if body else []) + consents)
+    return CarerState(tuple(sorted(stamp)), body, patient_id, consents, valid_from, valid_until)
+
+
+class ConsentCache:
+    """One per app (process); shared by its threads."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES):
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, CarerState] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def state(self, conn, related_person_id: str, patient_of_rp, now: datetime) -> CarerState:
+        """The carer's state as stored now: the kept one when its stamp still matches, else built anew."""
+        with self._lock:
+            kept = self._entries.get(related_person_id)
+            if kept is not None:
+                self._entries.move_to_end(related_person_id)
+        if kept is not None and kept.holds_at(now):
+            stamp = tuple(sorted(tuple(r) for r in conn.execute(
+                _STAMP, {"me": related_person_id, "patient": kept.patient_id})))
+            if stamp == kept.stamp:
+                return kept
+        fresh = load(conn, related_person_id, patient_of_rp, now)
+        with self._lock:
+            self._entries[related_person_id] = fresh
+            self._entries.move_to_end(related_person_id)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return fresh
