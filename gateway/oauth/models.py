@@ -41,6 +41,9 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)  # naive UTC, as every table stores
 
 
+_SECRET_METHODS = ("client_secret_basic", "client_secret_post")
+
+
 @dataclass
 class Client(ClientMixin):
     client_id: str
@@ -81,9 +84,10 @@ class Client(ClientMixin):
         return verify_secret(self.secret_hash, client_secret)
 
     def check_endpoint_auth_method(self, method, endpoint):
-        if endpoint == "token":
-            return method == self.auth_method
-        # revocation and introspection: the same credentials as at the token endpoint
+        # The same credentials at every endpoint (token, revocation, introspection); a secret may be
+        # sent either way RFC 6749 §2.3.1 allows.
+        if self.auth_method in _SECRET_METHODS:
+            return method in _SECRET_METHODS
         return method == self.auth_method
 
     def check_response_type(self, response_type):
