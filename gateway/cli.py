@@ -244,6 +244,18 @@ def _print_demo_tokens(settings: Settings) -> None:
     print()
 
 
+def _print_demo_logins(settings: Settings, args) -> None:
+    from .oauth.demo import DEMO_CLIENT_ID, DEMO_PASSWORD, demo_redirect_uris, ensure_demo_logins
+
+    uris = demo_redirect_uris(args.host, args.port)
+    logins = ensure_demo_logins(settings, DEMO_DIR, uris)
+    print(f"Demo logins for the SMART login page (password for all: {DEMO_PASSWORD}; demo data only).")
+    print(f"Demo app: client_id {DEMO_CLIENT_ID} (public, PKCE), redirect URIs {', '.join(uris)}")
+    for username, links in logins:
+        print(f"  {username}: " + "; ".join(links))
+    print()
+
+
 def _serve(settings: Settings, args) -> int:
     if args.demo:
         from .loading import load_demo_if_empty
@@ -253,6 +265,7 @@ def _serve(settings: Settings, args) -> int:
         loaded = load_demo_if_empty(settings, DEMO_DIR)
         print(f"demo data: {loaded}")
         _print_demo_tokens(settings)
+        _print_demo_logins(settings, args)
     from .storage.db import current_revision, head_revision
 
     if current_revision(settings.database_url) != head_revision():
