@@ -42,10 +42,13 @@ def ensure_demo_logins(settings: Settings, directory: Path, redirect_uris: list[
     """Create (once) the demo app and demo users; returns (username, [what they are linked to])."""
     engine = make_engine(settings.database_url)
     try:
-        if store.get_client(engine, DEMO_CLIENT_ID) is None:
+        existing = store.get_client(engine, DEMO_CLIENT_ID)
+        if existing is None:
             store.add_client(engine, client_id=DEMO_CLIENT_ID, name="Familieportaal (demo)", auth_method="none",
                              secret_hash=None, redirect_uris=redirect_uris, scope=DEFAULT_PERSON_SCOPES,
                              grant_types=["authorization_code", "refresh_token"])
+        elif not set(redirect_uris) <= set(existing.redirect_uris):  # served on another port this time
+            store.set_redirect_uris(engine, DEMO_CLIENT_ID, sorted(set(existing.redirect_uris) | set(redirect_uris)))
         people: dict[str, dict] = {}  # one login per person, by name, across networks
         with engine.connect() as conn:
             for path in sorted(directory.glob("*.json")):

@@ -63,7 +63,8 @@ _VERBS = {"r": ("lezen", "read"), "s": ("zoeken", "search"), "c": ("toevoegen", 
 def describe_scope(token: str, lang: str) -> str:
     i = LANGUAGES.index(lang)
     if token in _SPECIAL:
-        return _SPECIAL[token][i]
+        text = _SPECIAL[token][i]
+        return text[0].upper() + text[1:]
     parsed = parse_scopes(token)
     if len(parsed) != 1:
         return token

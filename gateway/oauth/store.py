@@ -41,6 +41,12 @@ def get_client(engine, client_id: str) -> Client | None:
     return client if client and not client.disabled else None
 
 
+def set_redirect_uris(engine, client_id: str, redirect_uris: list[str]) -> None:
+    with tx(engine, write=True) as conn:
+        conn.execute(update(oauth_clients).where(oauth_clients.c.client_id == client_id)
+                     .values(redirect_uris=orjson.dumps(redirect_uris).decode()))
+
+
 def list_clients(engine) -> list[Client]:
     with tx(engine) as conn:
         rows = conn.execute(select(oauth_clients).order_by(oauth_clients.c.client_id)).all()

@@ -22,7 +22,7 @@ def test_the_consent_screen_names_the_app_its_scopes_in_words_and_the_clients_in
     sign_in(browser, next_url=query)
     html = browser.get(query).get_data(as_text=True)
     assert '<html lang="nl">' in html and "Familieportaal" in html and "Toestaan" in html
-    assert "Zorgafspraken: lezen en zoeken" in html and "weten voor welke cliënt u dit doet" in html
+    assert "Zorgafspraken: lezen en zoeken" in html and "Weten voor welke cliënt u dit doet" in html
     assert "Anna Bosman" in html and "Jan Bosman" in html and "Voor wie?" in html
 
 

@@ -28,3 +28,9 @@ def test_the_demo_daughter_of_two_parents_is_one_login_linked_to_a_related_perso
     finally:
         engine.dispose()
     assert {"kees", "annelies", "sanne", "johanna"} <= set(logins)
+    ensure_demo_logins(settings, DEMO_DIR, demo_redirect_uris("127.0.0.1", 8081))  # served on another port
+    engine = make_engine(settings.database_url)
+    try:
+        assert "http://127.0.0.1:8081/portal/callback" in store.get_client(engine, DEMO_CLIENT_ID).redirect_uris
+    finally:
+        engine.dispose()

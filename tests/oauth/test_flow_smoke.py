@@ -13,7 +13,8 @@ def test_a_daughter_signs_in_picks_her_mother_and_the_app_reads_only_her_mothers
     assert page.status_code == 200, html
     picks = identity_values(html)
     assert set(picks) == {"Anna Bosman", "Jan Bosman"}
-    resp = browser.post(query, data={"csrf_token": csrf_of(html), "decision": "approve", "identity": picks["Anna Bosman"]})
+    resp = browser.post(query, data={"csrf_token": csrf_of(html), "decision": "approve",
+                                     "identity": picks["Anna Bosman"]})
     params = redirect_params(resp)
     assert params["state"] == "st-1"
     token = app.test_client().post("/oauth/token", data={
