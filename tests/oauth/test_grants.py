@@ -208,3 +208,9 @@ def test_access_tokens_are_rs256_jwts_with_the_published_kid_and_the_smart_claim
     assert id_token["fhirUser"] == "http://localhost/fhir/RelatedPerson/els-ma"
     assert id_token["iss"] == "http://localhost/fhir"
     assert signing_key(settings).kid == header["kid"]
+
+
+def test_v1_scopes_are_granted_within_the_registered_v2_ones_and_the_token_works(app, browser, public_app, els):
+    body = _person_tokens(app, browser, scope="openid launch/patient patient/*.read patient/*.write user/*.*")
+    assert body["scope"].split() == ["openid", "launch/patient", "patient/*.read"]  # write and user/*.* not registered
+    assert _read_as(app, body["access_token"], "/fhir/CarePlan/plan-ma").status_code == 200
