@@ -44,8 +44,9 @@ class Callback:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
-                received.append(f"http://127.0.0.1:{self.server.server_port}{self.path}")
-                event.set()
+                if self.path.startswith("/callback"):  # not the browser's own /favicon.ico
+                    received.append(f"http://127.0.0.1:{self.server.server_port}{self.path}")
+                    event.set()
                 body = b"<!doctype html><title>app</title><p>back in the app</p>"
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html")

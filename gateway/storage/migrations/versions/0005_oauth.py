@@ -110,12 +110,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_oauth_user_links')),
     sa.UniqueConstraint('user_id', 'fhir_type', 'fhir_id', name=op.f('uq_oauth_user_links_user_id_fhir_type_fhir_id'))
     )
-    op.create_index('ix_idx_string_prefix', 'idx_string', ['res_type', 'param', 'value_norm'], unique=False, postgresql_ops={'value_norm': 'varchar_pattern_ops'})
 
 
 def downgrade() -> None:
-
-    op.drop_index('ix_idx_string_prefix', table_name='idx_string', postgresql_ops={'value_norm': 'varchar_pattern_ops'})
     op.drop_table('oauth_user_links')
     op.drop_table('oauth_codes')
     op.drop_index(op.f('ix_oauth_approvals_user_id_client_id'), table_name='oauth_approvals')
