@@ -131,14 +131,18 @@ def approve(engine, user_id: int, client_id: str, scope: str) -> None:
 
 
 def approvals(engine, user_id: int) -> list[tuple[str, str, str, datetime]]:
-    """(client_id, app name, scope, since) of the user's current approvals."""
+    """(client_id, app name, scope, since) of the user's current approvals, one per app."""
     with tx(engine) as conn:
         rows = conn.execute(select(oauth_approvals.c.client_id, oauth_clients.c.name, oauth_approvals.c.scope,
                                    oauth_approvals.c.created_at)
                             .join(oauth_clients, oauth_clients.c.client_id == oauth_approvals.c.client_id)
                             .where(oauth_approvals.c.user_id == user_id, oauth_approvals.c.revoked_at.is_(None))
                             .order_by(oauth_approvals.c.created_at)).all()
-    return [tuple(r) for r in rows]
+    apps: dict[str, tuple[str, str, str, datetime]] = {}
+    for client_id, name, scope, since in rows:  # a wider approval later adds to the first one
+        _, _, before, first = apps.get(client_id, (client_id, name, "", since))
+        apps[client_id] = (client_id, name, " ".join(dict.fromkeys(before.split() + scope.split())), first)
+    return list(apps.values())
 
 
 def revoke_approval(engine, user_id: int, client_id: str) -> int:

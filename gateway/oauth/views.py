@@ -90,7 +90,8 @@ def _safe_next(target: str | None) -> str:
 
 def register_views(bp: Blueprint, server) -> None:
     engine = server.engine
-    authenticator = PasswordAuthenticator(engine)
+    # Replaceable (server.authenticator = …) by an organisation's or national login.
+    server.authenticator = PasswordAuthenticator(engine)
 
     def current_user():
         uid, since = session.get("uid"), session.get("auth_time", 0)
@@ -110,7 +111,7 @@ def register_views(bp: Blueprint, server) -> None:
         ip = request.remote_addr or "-"
         if throttled(engine, username, ip):
             return _page("oauth_login.html", 429, next=nxt, error_key="throttled", username=username)
-        user = authenticator.authenticate(request)
+        user = server.authenticator.authenticate(request)
         if user is None:
             record_failure(engine, username, ip)
             return _page("oauth_login.html", 401, next=nxt, error_key="bad_login", username=username)

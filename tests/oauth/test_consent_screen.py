@@ -66,8 +66,12 @@ def test_asking_for_more_than_was_approved_shows_the_screen_again(settings, brow
     query = authorize_query(public_app, pkce()[1], scope="openid patient/CarePlan.rs")
     sign_in(browser, username="kees", next_url=query)
     redirect_params(_approve(browser, query, "Jan Bosman"))
-    wider = browser.get(authorize_query(public_app, pkce()[1], scope="openid patient/*.rs"))
+    wider_query = authorize_query(public_app, pkce()[1], scope="openid patient/*.rs")
+    wider = browser.get(wider_query)
     assert wider.status_code == 200 and "Toestaan" in wider.get_data(as_text=True)
+    redirect_params(_approve(browser, wider_query, "Jan Bosman"))
+    apps = browser.get("/oauth/apps").get_data(as_text=True)
+    assert apps.count("<h2>Familieportaal</h2>") == 1  # one app, one approval to withdraw
 
 
 def test_withdrawing_an_approval_by_cli_also_revokes_the_apps_refresh_tokens(app, settings, browser, public_app, els,
@@ -103,3 +107,23 @@ def test_a_user_without_a_linked_identity_is_told_so(settings, browser, public_a
     sign_in(browser, username="nobody", next_url=query)
     resp = browser.get(query)
     assert resp.status_code == 403 and "niet gekoppeld" in resp.get_data(as_text=True)
+
+
+def test_the_login_step_is_one_interface_that_another_login_can_replace(app, browser, els):
+    from gateway.oauth import store
+
+    server = app.extensions["samenzorg.oauth"]
+
+    class TrustedHeaderLogin:  # e.g. a national login in front of the gateway vouching for the person
+        def authenticate(self, request):
+            if request.headers.get("X-Test-Verified-User"):
+                return store.get_user(server.engine, username=request.headers["X-Test-Verified-User"])
+            return None
+
+    server.authenticator = TrustedHeaderLogin()
+    page = browser.get("/oauth/login")
+    resp = browser.post("/oauth/login", data={"csrf_token": csrf_of(page.get_data(as_text=True)), "username": "x",
+                                              "password": "not checked", "next": "/oauth/apps"},
+                        headers={"X-Test-Verified-User": "els"})
+    assert resp.status_code == 303
+    assert "Els Bosman" in browser.get("/oauth/apps").get_data(as_text=True)

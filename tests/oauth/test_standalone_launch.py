@@ -2,8 +2,15 @@
 gateway, with a real Chromium submitting the login, patient-picker and consent forms."""
 from __future__ import annotations
 
+import json
+import time
+import uuid
+
+import jwt as pyjwt
+import live
 import pytest
 from fhirclient import client as fhirclient
+from joserfc.jwk import KeySet, RSAKey
 from fhirclient.models.careplan import CarePlan
 from live import Callback, chromium
 from processes import serving
@@ -58,4 +65,36 @@ def test_fhirclient_launches_standalone_and_reads_the_daughters_care_plans_for_e
             resp = smart.server.session.get(f"{served}/fhir/CarePlan/{other}",
                                             headers={"Authorization": f"Bearer {smart.server.auth.access_token}"})
             assert resp.status_code == 404
+            # offline_access: the app refreshes (the refresh token rotates) and reads on with the new token
+            old_refresh = smart.server.auth.refresh_token
+            assert smart.reauthorize() and smart.patient_id == patient_id
+            assert smart.server.auth.refresh_token != old_refresh
+            assert [p.id for p in CarePlan.where({"patient": patient_id}).perform_resources_iter(smart.server)] \
+                == seen[patient_id]
         assert seen == {"ma": ["plan-ma"], "pa": ["plan-pa"]}
+
+
+def test_fhirclient_gets_a_backend_services_token_with_a_signed_assertion(settings, served, tmp_path):
+    key = RSAKey.generate_key(2048, parameters={"kid": "ecd-1", "alg": "RS384", "use": "sig"})
+    jwks = tmp_path / "ecd-jwks.json"
+    jwks.write_text(json.dumps(KeySet([key]).as_dict(private=False)))
+    admin.add_client(settings, name="ECD", redirect_uris=[], jwks_file=jwks, scope="system/*.rs", client_id="ecd")
+    now = int(time.time())
+    assertion = pyjwt.encode({"iss": "ecd", "sub": "ecd", "aud": f"{served}/oauth/token", "exp": now + 240,
+                              "jti": uuid.uuid4().hex}, key.as_pem(private=True), algorithm="RS384",
+                             headers={"kid": "ecd-1"})
+    smart = fhirclient.FHIRClient(settings={"app_id": "ecd", "api_base": f"{served}/fhir", "jwt_token": assertion,
+                                            "scope": "system/*.rs"})
+    smart.prepare()  # reads the CapabilityStatement's oauth-uris
+    smart.authorize()
+    assert smart.ready
+    plans = sorted(p.id for p in CarePlan.where({}).perform_resources_iter(smart.server))
+    assert plans == ["plan-ma", "plan-pa"]
+
+
+def test_a_missing_chromium_fails_the_browser_tests_with_how_to_install_it(monkeypatch):
+    monkeypatch.setattr(live, "CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.setattr(live.shutil, "which", lambda name: None)
+    with pytest.raises(pytest.fail.Exception, match="apt-get install -y chromium"):
+        with live.chromium():
+            pass
