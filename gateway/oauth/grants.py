@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import jwt as pyjwt
 import requests
 from authlib.common.security import generate_token
-from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc6749 import InvalidClientError, InvalidGrantError, InvalidRequestError, InvalidScopeError
 from authlib.oauth2.rfc6749.grants import (AuthorizationCodeGrant, ClientCredentialsGrant,
                                            RefreshTokenGrant)
 from authlib.oauth2.rfc7009 import RevocationEndpoint
@@ -20,7 +20,6 @@ from authlib.oidc.core.grants import OpenIDCode
 from joserfc import jwt as jose_jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from authlib.oauth2.rfc6749 import InvalidClientError
 
 from . import store
 from .keys import signing_key
