@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-installed-stamp
 
-.PHONY: install r4-definitions run test bench clean
+.PHONY: install r4-definitions chromium run test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,16 @@ run: install
 r4-definitions: install
 	$(BIN)/python -m gateway.validation.generate --fetch
 
+## chromium: Debian's Chromium, which the SMART launch tests drive with Playwright (Playwright's own
+## browser download is not used); installed when missing and run as root, else says how
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else echo "The browser tests need Debian's chromium: sudo apt-get install -y chromium" >&2; fi; \
+	fi
+
 ## test: the whole suite (SQLite; set SAMENZORG_TEST_DATABASE_URL for PostgreSQL)
-test: install r4-definitions
+test: install r4-definitions chromium
 	$(BIN)/python -m pytest
 
 $(BENCH_STAMP): $(STAMP)

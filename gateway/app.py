@@ -11,7 +11,7 @@ from flask import Flask, Response, g, request
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from . import cors, limits, memory
+from . import cors, limits, memory, oauth
 from .access import Access
 from .auth import TokenVerifier, access_from_header
 from .config import Settings
@@ -72,6 +72,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
         return response
 
     cors.install(app, cors.origins(settings.cors_origins))
+    oauth.install(app, settings, engine)  # the SMART authorization server: /oauth/…, /.well-known/…
     limits.install(app, settings)  # bodies over the stated size are 413 before they are read
 
     @app.get("/healthz")

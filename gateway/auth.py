@@ -1,8 +1,12 @@
 """Bearer tokens -> Access: who is calling, for which app, with which scopes.
 
-HS256 with SAMENZORG_JWT_SECRET, or RS256/ES256 with keys from
-SAMENZORG_JWKS_URL (fetched and cached by PyJWT's JWK client). `iss`, `aud`,
-`exp` and `nbf` are checked; a token without `exp` is refused.
+Three kinds are accepted: RS256 tokens of this server's own authorization
+server (gateway/oauth, recognised by their `kid`, verified with the local public
+key, no HTTP fetch); HS256 with SAMENZORG_JWT_SECRET (`samenzorg token`, dev and
+tests) when no SAMENZORG_JWKS_URL is set; RS256/ES256 with keys from
+SAMENZORG_JWKS_URL (an organisation's identity provider; fetched and cached by
+PyJWT's JWK client). `iss`, `aud` (when configured), `exp` and `nbf` are checked;
+a token without `exp` is refused.
 """
 from __future__ import annotations
 
@@ -32,7 +36,23 @@ class TokenVerifier:
     def _jwks(self):
         return jwt.PyJWKClient(self.settings.jwks_url, cache_keys=True, lifespan=300, timeout=5)
 
+    @cached_property
+    def _own_key(self):
+        from .oauth.keys import signing_key
+
+        return signing_key(self.settings)
+
+    def _is_own(self, token: str) -> bool:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            return False
+        # alg first: an HS256 dev token never makes the server load (or generate) its RSA key
+        return header.get("alg") == "RS256" and header.get("kid") == self._own_key.kid
+
     def _key_and_algorithms(self, token: str):
+        if self._is_own(token):
+            return self._own_key.public_pem, ["RS256"]
         if self.settings.jwks_url:
             try:
                 return self._jwks.get_signing_key_from_jwt(token).key, ["RS256", "ES256"]
@@ -57,9 +77,11 @@ class TokenVerifier:
     def _verify(self, token: str) -> dict:
         try:
             key, algorithms = self._key_and_algorithms(token)
+            own = algorithms == ["RS256"] and self._is_own(token)
             return jwt.decode(
                 token, key, algorithms=algorithms,
-                issuer=self.settings.jwt_issuer or None,
+                # Our own tokens name our issuer (the FHIR base); SAMENZORG_JWT_ISSUER names the IdP's.
+                issuer=None if own else (self.settings.jwt_issuer or None),
                 audience=self.settings.jwt_audience or None,
                 leeway=LEEWAY_SECONDS,
                 options={"require": ["exp", "sub"], "verify_aud": bool(self.settings.jwt_audience)},

@@ -52,15 +52,125 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--client-id", default="samenzorg-dev", help="the app the token is for (azp)")
     p.set_defaults(func=_token)
 
+    _oauth_commands(sub)
+
     args = parser.parse_args(argv)
     settings = Settings.from_env()
+    from .oauth.admin import AdminError
+
     try:
         return args.func(settings, args) or 0
+    except AdminError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except FhirError as error:
         for issue in error.issues:
             print(f"error: {issue.diagnostics}" + (f" ({', '.join(issue.expression)})" if issue.expression else ""),
                   file=sys.stderr)
         return 1
+
+
+def _oauth_commands(sub) -> None:
+    """`client …` and `user …`: the apps and people of the SMART authorization server (gateway/oauth)."""
+    p = sub.add_parser("client", help="apps that may ask for tokens (SMART App Launch, backend services)")
+    csub = p.add_subparsers(dest="client_command", required=True)
+    add = csub.add_parser("add", help="register an app; prints its client_id")
+    add.add_argument("--name", required=True, help="shown to people on the consent screen")
+    add.add_argument("--redirect-uri", action="append", default=[], help="exact redirect URI (repeatable)")
+    kind = add.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--public", action="store_true", help="a browser or mobile app: no secret, PKCE required")
+    kind.add_argument("--secret-from-env", metavar="VAR", help="a confidential app whose secret is in $VAR")
+    kind.add_argument("--jwks-uri", help="private_key_jwt: the app's public keys at this URL")
+    kind.add_argument("--jwks-file", type=Path, help="private_key_jwt: the app's public JWK Set")
+    add.add_argument("--scope", help="what it may ever be granted (default: person scopes, or system/*.rs)")
+    add.add_argument("--grant", action="append", choices=["authorization_code", "refresh_token", "client_credentials"],
+                     help="grant types (repeatable; default by kind)")
+    add.add_argument("--client-id", help="choose the client_id (default: random)")
+    add.set_defaults(func=_client_add)
+    csub.add_parser("list", help="registered apps").set_defaults(func=_client_list)
+
+    p = sub.add_parser("user", help="people who sign in on the login page, and their FHIR identities")
+    usub = p.add_subparsers(dest="user_command", required=True)
+    add = usub.add_parser("add", help="add a person (password from --password-from-env VAR, else a prompt)")
+    add.add_argument("username")
+    add.add_argument("--name", default="", help="display name")
+    add.add_argument("--password-from-env", metavar="VAR")
+    add.set_defaults(func=_user_add)
+    usub.add_parser("list", help="people and their links").set_defaults(func=_user_list)
+    dis = usub.add_parser("disable", help="no more sign-ins; their refresh tokens are revoked")
+    dis.add_argument("username")
+    dis.add_argument("--enable", action="store_true", help="undo")
+    dis.set_defaults(func=_user_disable)
+    link = usub.add_parser("link", help="link a person to a FHIR identity (like Person.link)")
+    link.add_argument("username")
+    link.add_argument("reference", help="RelatedPerson/<id>, Patient/<id> or Practitioner/<id>")
+    link.add_argument("--label", help="how the patient picker names it (default: the client's name)")
+    link.set_defaults(func=_user_link)
+    apps = usub.add_parser("apps", help="the apps a person approved; --revoke CLIENT_ID withdraws one")
+    apps.add_argument("username")
+    apps.add_argument("--revoke", metavar="CLIENT_ID")
+    apps.set_defaults(func=_user_apps)
+
+
+def _client_add(settings: Settings, args) -> int:
+    from .oauth.admin import add_client
+
+    print(add_client(settings, name=args.name, redirect_uris=args.redirect_uri, public=args.public,
+                     secret_env=args.secret_from_env, jwks_uri=args.jwks_uri, jwks_file=args.jwks_file,
+                     scope=args.scope, grants=args.grant, client_id=args.client_id))
+    return 0
+
+
+def _client_list(settings: Settings, args) -> int:
+    from .oauth.admin import list_clients
+
+    for c in list_clients(settings):
+        print(f"{c.client_id}\t{c.name}\t{c.auth_method}\t{' '.join(c.grant_types)}\t{c.scope}\t"
+              f"{' '.join(c.redirect_uris)}" + ("\tdisabled" if c.disabled else ""))
+    return 0
+
+
+def _user_add(settings: Settings, args) -> int:
+    from .oauth.admin import add_user, read_password
+
+    add_user(settings, args.username, args.name, read_password(args.password_from_env))
+    print(f"user {args.username} added; link them with `samenzorg user link {args.username} RelatedPerson/<id>`")
+    return 0
+
+
+def _user_list(settings: Settings, args) -> int:
+    from .oauth.admin import users
+
+    for username, name, disabled, links in users(settings):
+        print(f"{username}\t{name}" + ("\tdisabled" if disabled else "") + "".join(f"\n  {x}" for x in links))
+    return 0
+
+
+def _user_disable(settings: Settings, args) -> int:
+    from .oauth.admin import disable_user
+
+    disable_user(settings, args.username, not args.enable)
+    print(f"user {args.username} {'enabled' if args.enable else 'disabled'}")
+    return 0
+
+
+def _user_link(settings: Settings, args) -> int:
+    from .oauth.admin import link_user
+
+    label, patient = link_user(settings, args.username, args.reference, args.label)
+    print(f"{args.username} -> {args.reference} ({label}" + (f", patient {patient})" if patient else ")"))
+    return 0
+
+
+def _user_apps(settings: Settings, args) -> int:
+    from .oauth.admin import user_apps
+
+    rows = user_apps(settings, args.username, args.revoke)
+    if args.revoke:
+        print(f"withdrew {args.username}'s approval for {args.revoke}")
+    for client_id, name, scope, since in rows:
+        print(f"{client_id}\t{name}\t{since:%Y-%m-%d %H:%M}\t{scope}")
+    return 0
 
 
 def _db_upgrade(settings: Settings, args) -> int:
@@ -134,6 +244,18 @@ def _print_demo_tokens(settings: Settings) -> None:
     print()
 
 
+def _print_demo_logins(settings: Settings, args) -> None:
+    from .oauth.demo import DEMO_CLIENT_ID, DEMO_PASSWORD, demo_redirect_uris, ensure_demo_logins
+
+    uris = demo_redirect_uris(args.host, args.port)
+    logins = ensure_demo_logins(settings, DEMO_DIR, uris)
+    print(f"Demo logins for the SMART login page (password for all: {DEMO_PASSWORD}; demo data only).")
+    print(f"Demo app: client_id {DEMO_CLIENT_ID} (public, PKCE), redirect URIs {', '.join(uris)}")
+    for username, links in logins:
+        print(f"  {username}: " + "; ".join(links))
+    print()
+
+
 def _serve(settings: Settings, args) -> int:
     if args.demo:
         from .loading import load_demo_if_empty
@@ -143,6 +265,7 @@ def _serve(settings: Settings, args) -> int:
         loaded = load_demo_if_empty(settings, DEMO_DIR)
         print(f"demo data: {loaded}")
         _print_demo_tokens(settings)
+        _print_demo_logins(settings, args)
     from .storage.db import current_revision, head_revision
 
     if current_revision(settings.database_url) != head_revision():

@@ -28,6 +28,8 @@ class Settings:
     config: str = ""  # SAMENZORG_CONFIG: the sources file (samenzorg.toml); empty: ./samenzorg.toml if present
     max_body_bytes: int = 8 * 1024 * 1024  # a request body (a resource with a photo fits)
     max_bundle_bytes: int = 32 * 1024 * 1024  # a batch/transaction Bundle or $import-network document
+    oauth_key_file: str = ""  # the authorization server's RS256 key (PEM); default var/oauth-signing-key.pem
+    access_token_ttl: int = 600  # seconds an access token from /oauth/token is valid
 
     @classmethod
     def from_env(cls, environ: dict | None = None, env_file: str | os.PathLike = ".env") -> "Settings":

@@ -20,6 +20,7 @@ _PATTERNS = {
     "": r"",
     "metadata": r"metadata",
     ".well-known/smart-configuration": r"\.well-known/smart-configuration",
+    ".well-known/openid-configuration": r"\.well-known/openid-configuration",
     "_history": r"_history",
     "{type}": r"(?P<type>[A-Za-z]+)",
     "{type}/_search": r"(?P<type>[A-Za-z]+)/_search",
@@ -37,6 +38,7 @@ _PATTERNS = {
 ROUTES: list[tuple[str, str, Callable, str]] = [
     ("GET", "metadata", capability.metadata, "capabilities"),
     ("GET", ".well-known/smart-configuration", capability.smart_configuration, "capabilities"),
+    ("GET", ".well-known/openid-configuration", capability.openid_configuration, "capabilities"),
     ("GET", "", search.system_search, "search-system"),
     ("POST", "", bundle.process, "transaction"),
     ("GET", "_history", history.system_history, "history-system"),
@@ -57,8 +59,8 @@ ROUTES: list[tuple[str, str, Callable, str]] = [
       for m in ("GET", "POST")],
 ]
 
-# Answered without a token (DESIGN.md: metadata and the SMART configuration).
-PUBLIC_PATHS = frozenset({"metadata", ".well-known/smart-configuration"})
+# Answered without a token (DESIGN.md: metadata and the SMART configuration; the OIDC one too).
+PUBLIC_PATHS = frozenset({"metadata", ".well-known/smart-configuration", ".well-known/openid-configuration"})
 
 _COMPILED = [(m, re.compile(_PATTERNS[p]), h, i) for m, p, h, i in ROUTES]
 # HEAD is answered like GET, without the body (Flask strips it).

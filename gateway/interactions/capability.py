@@ -15,11 +15,20 @@ _TYPE_INTERACTIONS = ["read", "vread", "update", "patch", "delete", "history-ins
 
 
 def metadata(ctx: Context, req: FhirRequest) -> FhirResponse:
-    return FhirResponse(200, _statement(ctx.base_url, bool(ctx.settings.cors_origins)))
+    from ..oauth.urls import endpoint
+
+    oauth = tuple(endpoint(ctx.settings, name) for name in _OAUTH_URIS)
+    return FhirResponse(200, _statement(ctx.base_url, bool(ctx.settings.cors_origins), oauth))
+
+
+# The SMART oauth-uris extension's parts, in order, and the /oauth endpoint serving each.
+_OAUTH_URIS = {"authorize": "authorize", "token": "token", "revoke": "revoke", "introspect": "introspect",
+               "manage": "apps"}
+_OAUTH_URIS_EXT = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
 
 
 @lru_cache(maxsize=8)
-def _statement(base_url: str, cors: bool = False) -> bytes:
+def _statement(base_url: str, cors: bool = False, oauth: tuple[str, ...] = ()) -> bytes:
     from ..search import capability as search_capability
 
     search = search_capability()
@@ -55,11 +64,14 @@ def _statement(base_url: str, cors: bool = False) -> bytes:
             "mode": "server",
             "documentation": search.get("*", {}).get("documentation"),
             "security": {
+                "extension": [{"url": _OAUTH_URIS_EXT, "extension": [
+                    {"url": part, "valueUri": uri} for part, uri in zip(_OAUTH_URIS, oauth)]}] if oauth else [],
                 "cors": cors,
                 "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
                                          "code": "SMART-on-FHIR"}]}],
-                "description": "Bearer JWTs with SMART v2 scopes (v1 accepted); see "
-                               ".well-known/smart-configuration. Informal carers see only what the "
+                "description": "SMART App Launch 2.0: this server's own authorization server (see "
+                               ".well-known/smart-configuration), or bearer JWTs of a configured identity "
+                               "provider; SMART v2 scopes (v1 accepted). Informal carers see only what the "
                                "client's Consent permits.",
             },
             "resource": resources,
@@ -78,27 +90,18 @@ def _statement(base_url: str, cors: bool = False) -> bytes:
     return orjson.dumps(statement)
 
 
-SCOPES_SUPPORTED = ["system/*.cruds", "user/*.cruds", "patient/*.cruds", "user/*.rs", "patient/*.rs",
-                    "patient/Communication.c", "fhirUser", "openid", "launch/patient"]
-
-
 def smart_configuration(ctx: Context, req: FhirRequest) -> FhirResponse:
-    """SMART App Launch discovery: how tokens for this server are made and checked."""
-    s = ctx.settings
-    config = {
-        "capabilities": ["permission-v2", "permission-v1", "permission-patient", "permission-user",
-                         "client-confidential-asymmetric", "context-standalone-patient"],
-        "scopes_supported": SCOPES_SUPPORTED,
-        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
-        "grant_types_supported": ["client_credentials", "authorization_code"],
-        "code_challenge_methods_supported": ["S256"],
-        "token_signing_algorithms": ["RS256", "ES256"] if s.jwks_url else ["HS256"],
-    }
-    if s.jwt_issuer:
-        config["issuer"] = s.jwt_issuer
-    if s.jwks_url:
-        config["jwks_uri"] = s.jwks_url
-    return FhirResponse(200, orjson.dumps(config), {"Content-Type": "application/json"})
+    """SMART App Launch discovery, the same document as at the server's root."""
+    from ..oauth.discovery import smart_configuration as document
+
+    return FhirResponse(200, orjson.dumps(document(ctx.settings)), {"Content-Type": "application/json"})
+
+
+def openid_configuration(ctx: Context, req: FhirRequest) -> FhirResponse:
+    """OpenID Connect discovery under the issuer (the FHIR base), where OIDC clients look for it."""
+    from ..oauth.discovery import openid_configuration as document
+
+    return FhirResponse(200, orjson.dumps(document(ctx.settings)), {"Content-Type": "application/json"})
 
 
 # Our own operations have no published OperationDefinition yet; the

@@ -160,3 +160,117 @@ INDEX_TABLES = {
     "date": idx_date,
     "uri": idx_uri,
 }
+
+
+# --- SMART App Launch authorization server (issue 11, gateway/oauth) -------------------------------
+# Apps, people who sign in, and what the server issued to them. Secrets are never stored as given:
+# client secrets and passwords as argon2 hashes, codes and refresh tokens as SHA-256 digests.
+
+oauth_clients = Table(
+    "oauth_clients",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    # client_secret_basic / client_secret_post / none (public) / private_key_jwt
+    Column("auth_method", String(32), nullable=False),
+    Column("secret_hash", Text, nullable=True),
+    Column("redirect_uris", Text, nullable=False),  # JSON list, matched exactly
+    Column("scope", Text, nullable=False),  # what the app may ever be granted (space-separated)
+    Column("grant_types", Text, nullable=False),  # space-separated
+    Column("jwks", Text, nullable=True),  # a registered JWK Set (JSON), for private_key_jwt
+    Column("jwks_uri", Text, nullable=True),
+    Column("created_at", DateTime(), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+)
+
+oauth_users = Table(
+    "oauth_users",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("username", String(128), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=True),
+    Column("display_name", String(200), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(), nullable=False),
+)
+
+# A user's FHIR identities, like FHIR Person.link: one daughter of two parents is one user with two
+# RelatedPerson links; a launch picks one. patient_id/label are fixed when the link is made.
+oauth_user_links = Table(
+    "oauth_user_links",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("user_id", Serial, ForeignKey("oauth_users.id", ondelete="CASCADE"), nullable=False),
+    Column("fhir_type", String(32), nullable=False),
+    Column("fhir_id", String(64), nullable=False),
+    Column("patient_id", String(64), nullable=True),
+    Column("label", String(200), nullable=False),
+    UniqueConstraint("user_id", "fhir_type", "fhir_id"),
+)
+
+oauth_approvals = Table(
+    "oauth_approvals",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("user_id", Serial, ForeignKey("oauth_users.id", ondelete="CASCADE"), nullable=False),
+    Column("client_id", String(64), ForeignKey("oauth_clients.client_id", ondelete="CASCADE"), nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("created_at", DateTime(), nullable=False),
+    Column("revoked_at", DateTime(), nullable=True),
+    Index(None, "user_id", "client_id"),
+)
+
+oauth_codes = Table(
+    "oauth_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("client_id", String(64), nullable=False),
+    Column("user_id", Serial, ForeignKey("oauth_users.id", ondelete="CASCADE"), nullable=False),
+    Column("fhir_user", String(100), nullable=False),
+    Column("patient_id", String(64), nullable=True),
+    Column("redirect_uri", Text, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("nonce", Text, nullable=True),
+    Column("code_challenge", String(128), nullable=True),
+    Column("code_challenge_method", String(8), nullable=True),
+    Column("auth_time", BigInteger, nullable=False),
+    Column("expires_at", DateTime(), nullable=False),
+    Column("used_at", DateTime(), nullable=True),
+)
+
+oauth_tokens = Table(
+    "oauth_tokens",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("jti", String(64), nullable=False, unique=True),
+    Column("client_id", String(64), nullable=False),
+    Column("user_id", BigInteger, nullable=True),
+    Column("fhir_user", String(100), nullable=True),
+    Column("patient_id", String(64), nullable=True),
+    Column("scope", Text, nullable=False),
+    Column("refresh_hash", String(64), nullable=True, unique=True),
+    Column("code_hash", String(64), nullable=True),  # the code it came from: a reused code revokes it
+    Column("issued_at", DateTime(), nullable=False),
+    Column("access_expires_at", DateTime(), nullable=False),
+    Column("refresh_expires_at", DateTime(), nullable=True),
+    Column("revoked_at", DateTime(), nullable=True),
+    Index(None, "code_hash"),
+)
+
+# Failed sign-ins, by "user:<name>" and "ip:<address>", for throttling.
+oauth_login_failures = Table(
+    "oauth_login_failures",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),
+    Column("failed_at", DateTime(), nullable=False),
+    Index(None, "key", "failed_at"),
+)
+
+# JWT ids of client assertions (private_key_jwt) already used, until they expire.
+oauth_assertion_jtis = Table(
+    "oauth_assertion_jtis",
+    metadata,
+    Column("jti_key", String(255), primary_key=True),
+    Column("expires_at", DateTime(), nullable=False),
+)
