@@ -285,11 +285,34 @@ def test_evaluate_and_preview_are_for_those_who_decide_only(network, as_):
     assert _evaluate(as_("RelatedPerson/mentor"), "RelatedPerson/buurman", "CarePlan/medicatie").status_code == 200
     assert _evaluate(as_("Practitioner/wijkverpleegkundige"), "RelatedPerson/buurman",
                      "CarePlan/medicatie").status_code == 200
-    for outsider in ("RelatedPerson/dochter", "RelatedPerson/buurman", "Practitioner/huisarts-elders", "Patient/ander"):
+    for outsider in ("RelatedPerson/dochter", "RelatedPerson/vriendin", "Practitioner/huisarts-elders", "Patient/ander"):
         assert _evaluate(as_(outsider), "RelatedPerson/buurman", "CarePlan/medicatie").status_code == 403, outsider
         assert as_(outsider).get("Patient/moeder/$access-preview?actor=RelatedPerson/buurman").status_code == 403
+    # The carer himself may not preview his view through the client's eyes either (only $evaluate, below).
+    assert as_("RelatedPerson/buurman").get("Patient/moeder/$access-preview?actor=RelatedPerson/buurman"
+                                            ).status_code == 403
     # An unknown carer id answers the same as a forbidden one: no existence oracle.
     assert _evaluate(as_("Patient/ander"), "RelatedPerson/bestaat-niet", "CarePlan/medicatie").status_code == 403
+
+
+def _new_message(sender):
+    return {"resourceType": "Communication", "status": "completed", "subject": {"reference": "Patient/moeder"},
+            "sender": {"reference": sender}, "payload": [{"contentString": "?"}]}
+
+
+def test_a_carer_may_ask_whether_he_may_add_to_the_logbook_and_learns_the_verdict_only(network, as_):
+    # A portal asks before the carer types: the answer is the verdict alone, never the reasons
+    # (they would describe the client's Consents, which the carer may not read).
+    for who, verdict in (("RelatedPerson/dochter", "permit"), ("RelatedPerson/buurman", "deny")):
+        body = {"resourceType": "Parameters", "parameter": [
+            {"name": "actor", "valueReference": {"reference": who}},
+            {"name": "action", "valueCode": "contribute"},
+            {"name": "resource", "resource": _new_message(who)}]}
+        resp = as_(who).post("Consent/$evaluate", body)
+        assert resp.status_code == 200, resp.get_json()
+        assert resp.get_json()["parameter"] == [{"name": "decision", "valueCode": verdict}]
+    # Asking about a stored resource he may not see stays a 404, as a read would be.
+    assert _evaluate(as_("RelatedPerson/buurman"), "RelatedPerson/buurman", "CarePlan/medicatie").status_code == 404
 
 
 def test_access_preview_lists_exactly_what_the_carer_would_see(network, as_):
