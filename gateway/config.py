@@ -28,6 +28,7 @@ class Settings:
     config: str = ""  # SAMENZORG_CONFIG: the sources file (samenzorg.toml); empty: ./samenzorg.toml if present
     max_body_bytes: int = 8 * 1024 * 1024  # a request body (a resource with a photo fits)
     max_bundle_bytes: int = 32 * 1024 * 1024  # a batch/transaction Bundle or $import-network document
+    portal_client_id: str = "familieportaal"  # the family portal's public SMART client (/portal/config.json)
 
     @classmethod
     def from_env(cls, environ: dict | None = None, env_file: str | os.PathLike = ".env") -> "Settings":
