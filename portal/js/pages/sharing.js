@@ -127,13 +127,12 @@ function personSwitches(ctx, person, consents, plans) {
       await showPreview();
     } catch (err) {
       if (err instanceof FhirError && err.status === 412) {
-        feedback.className = "notice";
-        feedback.textContent = t("conflict");
-        const fresh = await ctx.fhir.read(`Consent/${consent.id}`);
-        consent = fresh;
+        consent = await ctx.fhir.read(`Consent/${consent.id}`);
         ({ kinds } = readKinds(consent, ref));
         for (const k of KINDS) boxes.get(k).checked = kinds.has(k);
         showPending();
+        feedback.className = "notice";
+        feedback.textContent = t("conflict");
       } else {
         throw err;
       }
