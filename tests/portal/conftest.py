@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import threading
 import time
 from pathlib import Path
@@ -22,6 +23,10 @@ from werkzeug.serving import make_server
 from gateway import create_app
 from gateway.auth import mint as mint_token
 from gateway.loading import import_network_files
+
+# --import-mode=importlib puts no test folder on sys.path; the tests import axe.py from here.
+if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run", "--disable-background-networking",

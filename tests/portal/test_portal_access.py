@@ -5,6 +5,7 @@ Screenshots of each page at desktop and phone width are written to var/portal-sc
 from __future__ import annotations
 
 import pytest
+from axe import axe_source
 
 # Run in the page: a list of problems, each a sentence. Not axe-core, but its serious rules that
 # matter for this portal: form controls have labels, images alt text, headings do not skip a
@@ -58,7 +59,19 @@ def test_every_page_passes_the_accessibility_checks_at_desktop_and_phone_width(o
             # At phone width nothing is cut off sideways.
             overflow = portal.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"{who} {hash_} {size}: {overflow}px wider than the screen"
+            # axe-core in the page: no serious or critical violation (the bar).
+            violations = run_axe(portal.page)
+            assert violations == [], f"{who} {hash_} {size}: {violations}"
             portal.shot(f"{who}-{hash_}-{size}")
+
+
+def run_axe(page) -> list[str]:
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(axe_source())  # through the DevTools protocol: the page's CSP stays as it is
+    results = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+                            ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
+                            ".map(v => `${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)")
+    return results
 
 
 def test_the_sign_in_page_passes_the_checks_too(open_portal):
@@ -66,6 +79,7 @@ def test_the_sign_in_page_passes_the_checks_too(open_portal):
     portal.open("")
     portal.settled("sign-in")
     assert portal.page.evaluate(A11Y_CHECKS) == []
+    assert run_axe(portal.page) == []
     portal.shot("sign-in-phone")
 
 
@@ -131,8 +145,10 @@ def test_the_checks_themselves_catch_what_they_look_for(browser):
         page.set_content("<html><body><main><h2>Geen h1</h2><h4>Sprong</h4><input id='x'><img src='data:,'>"
                          "<button></button></main></body></html>")
         problems = " | ".join(page.evaluate(A11Y_CHECKS))
+        axe_found = " | ".join(run_axe(page))
     finally:
         page.close()
     for expected in ("control without label", "image without alt", "nameless button", "does not start with an h1",
                      "heading level skipped", "no document language", "no live region"):
         assert expected in problems, expected
+    assert "label" in axe_found and "button-name" in axe_found and "html-has-lang" in axe_found, axe_found
