@@ -89,8 +89,12 @@ def test_who_looked_lists_the_carers_visits_in_words(open_portal, demo):
     kees = demo.person(pid, "Kees")
     neighbour = open_portal()
     neighbour.sign_in_as(demo.token(f"RelatedPerson/{kees}", pid), pid, hash_="#/afspraken")
+    nurse = demo.get("PractitionerRole?identifier=MDW-3101")["entry"][0]["resource"]["practitioner"]["reference"]
+    demo.get(f"CarePlan?subject={pid}", headers={"Authorization": f"Bearer {demo.token(nurse, None, scope='user/*.rs')}",
+                                                  "Accept": "application/fhir+json"})
     client = open_portal()
     client.sign_in_as(demo.token(f"Patient/{pid}", pid), pid, hash_="#/wie-ziet-wat")
     looked = client.page.inner_text("#who-looked")
     assert "Kees Bosman zocht in afspraken" in looked
+    assert "Sanne de Groot zocht in afspraken" in looked
     assert "Johanna" not in looked  # her own visits are not listed as someone else's

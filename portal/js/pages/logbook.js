@@ -43,12 +43,12 @@ export async function logbookPage(ctx) {
     sender: { reference: ctx.me.fhirUser }, payload: [{ contentString: "?" }] };
   const [mayRead, mayWrite] = await Promise.all([ctx.may("access", example), ctx.may("contribute", example)]);
 
-  out.push(writeForm(ctx, mayWrite && [...ctx.me.scopes].some((s) => /^(patient|user)\/(\*|Communication)\.c/.test(s))));
-
+  const form = writeForm(ctx, mayWrite && [...ctx.me.scopes].some((s) => /^(patient|user)\/(\*|Communication)\.c/.test(s)));
   if (!mayRead) {
-    out.push(el("p", { class: "notice", id: "logbook-not-shared", text: t("logbookNotShared", { client: ctx.clientName }) }));
+    out.push(el("p", { class: "notice", id: "logbook-not-shared", text: t("logbookNotShared", { client: ctx.clientName }) }), form);
     return out;
   }
+  out.push(form);
   const list = el("ol", { class: "log", id: "logbook", reversed: false });
   const more = el("p", {});
   out.push(list, more);

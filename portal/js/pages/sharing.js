@@ -7,6 +7,8 @@
 // GET  /fhir/RelatedPerson?patient=Patient/{id}&_count=100
 // GET  /fhir/Consent?patient=Patient/{id}&_count=100
 // GET  /fhir/CarePlan?subject=Patient/{id}&_count=100                 (whose agreements are whose)
+// GET  /fhir/CareTeam?subject=Patient/{id}&_include=CareTeam:participant
+//      &_include:iterate=PractitionerRole:practitioner                (names in "Wie heeft gekeken")
 // GET  /fhir/Patient/{id}/$access-preview?actor=RelatedPerson/{rid}
 // PUT  /fhir/Consent/{cid}   If-Match: W/"{version}"                  (or POST /fhir/Consent)
 // GET  /fhir/AuditEvent?patient=Patient/{id}&_sort=-date&_count=50   (then the `next` link)
@@ -29,12 +31,21 @@ export async function sharingPage(ctx) {
   }
   out.push(el("p", { text: t("sharingIntro") }));
   const pid = ctx.patientId;
-  const [people, consents, plans] = await Promise.all([
+  const [people, consents, plans, team] = await Promise.all([
     ctx.fhir.search(`RelatedPerson?patient=Patient/${pid}&_count=100`),
     ctx.fhir.search(`Consent?patient=Patient/${pid}&_count=100`),
     ctx.fhir.search(`CarePlan?subject=Patient/${pid}&_count=100`),
+    ctx.fhir.search(`CareTeam?subject=Patient/${pid}&_include=CareTeam:participant`
+      + "&_include:iterate=PractitionerRole:practitioner"),
   ]);
+  // Names for "Wie heeft gekeken": the people of the network, professionals by their role too.
   const names = new Map(people.resources.map((p) => [`RelatedPerson/${p.id}`, nameOf(p)]));
+  for (const [ref, r] of team.included) {
+    if (r.resourceType === "Practitioner") names.set(ref, nameOf(r));
+    if (r.resourceType === "PractitionerRole") {
+      names.set(ref, nameOf(team.included.get((r.practitioner || {}).reference)));
+    }
+  }
   names.set(`Patient/${pid}`, ctx.clientName);
   const list = el("div", { id: "people" });
   for (const person of people.resources.filter((p) => p.active !== false)) {
