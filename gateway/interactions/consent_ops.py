@@ -119,14 +119,36 @@ def evaluate(ctx: Context, req: FhirRequest) -> FhirResponse:
     return FhirResponse(200, orjson.dumps({"resourceType": "Parameters", "parameter": parts}))
 
 
+def _propose(target, proposed, patient: str) -> None:
+    """Preview as if `proposed` were stored: it replaces the stored Consent with its id (or joins
+    them, without one). Nothing is written; the same engine and SQL filter then judge it."""
+    if not isinstance(proposed, dict) or proposed.get("resourceType") != "Consent":
+        raise BadRequest("consent is a Consent resource (the change to preview).", expression="consent")
+    if ((proposed.get("patient") or {}).get("reference")) != patient:
+        raise BadRequest(f"The proposed Consent must be about {patient}.", expression="consent")
+    pid = proposed.get("id")
+    if pid is not None and not any(c.get("id") == pid for c in target.consents):
+        raise BadRequest(f"Consent/{pid} is not a Consent of {patient}.", expression="consent")
+    target.__dict__["consents"] = [c for c in target.consents if pid is None or c.get("id") != pid] + [proposed]
+    for derived in ("consent_filter", "needs_referrers"):
+        target.__dict__.pop(derived, None)
+    target._restrictions.clear()
+
+
 @operation("GET", "instance", "access-preview", "Patient")
+@operation("POST", "instance", "access-preview", "Patient")
 def access_preview(ctx: Context, req: FhirRequest) -> FhirResponse:
+    """What a carer sees of the client's record now — or, with a `consent` parameter (POST), what
+    they would see once that Consent is saved ("Bekijk als" before saving)."""
     params = _params(req)
     carer = _carer(ctx, _one(params, "actor"))
     target = carer.policy
     if target.carer_patient != f"Patient/{req.params['id']}":
         raise BadRequest(f"{_one(params, 'actor')} is not in the network of Patient/{req.params['id']}.",
                          expression="actor")
+    proposed = _one(params, "consent", required=False)
+    if proposed is not None:
+        _propose(target, proposed, target.carer_patient)
     shown: list[str] = []
     parts = [{"name": "actor", "valueReference": {"reference": target.access.fhir_user}},
              {"name": "legalRepresentative", "valueBoolean": target.is_representative}]

@@ -386,3 +386,37 @@ def test_a_practitioners_access_preview_is_on_the_clients_audit_log(network, as_
     entities = [e["what"]["reference"] for ev in log.get_json()["entry"] for e in ev["resource"]["entity"]
                 if "what" in e]
     assert "CarePlan/zaterdag-boodschappen" in entities
+
+
+def _preview_with(caller, actor, proposed):
+    return caller.post("Patient/moeder/$access-preview", {"resourceType": "Parameters", "parameter": [
+        {"name": "actor", "valueReference": {"reference": actor}}, {"name": "consent", "resource": proposed}]})
+
+
+def test_access_preview_shows_what_a_carer_would_see_once_a_proposed_consent_is_saved(network, as_):
+    mother = as_("Patient/moeder")
+    stored = mother.get("Consent/c-buurman").get_json()
+    proposed = {**stored, "provision": {"type": "deny", "provision": [
+        {"type": "permit", "actor": [actor("RelatedPerson/buurman")], "action": [ACCESS],
+         "class": [{"system": RT, "code": "Communication"}]}]}}
+    resp = _preview_with(mother, "RelatedPerson/buurman", proposed)
+    assert resp.status_code == 200, resp.get_json()
+    counts = {p["part"][0]["valueCode"]: p["part"][1]["valueInteger"] for p in _param(resp.get_json(), "type")}
+    assert counts.get("Communication") == 1 and "CarePlan" not in counts  # the change, exactly
+    # Nothing was saved: the neighbour and the stored preview are as before.
+    assert mother.get("Consent/c-buurman").get_json()["meta"]["versionId"] == stored["meta"]["versionId"]
+    assert as_("RelatedPerson/buurman").ids("Communication?_total=accurate") == (0, [])
+    now = mother.get("Patient/moeder/$access-preview?actor=RelatedPerson/buurman").get_json()
+    assert {p["part"][0]["valueCode"] for p in _param(now, "type")} == {"CarePlan", "RelatedPerson"}
+
+
+def test_a_proposed_consent_must_be_this_clients_and_only_those_who_decide_may_preview_it(network, as_):
+    mother = as_("Patient/moeder")
+    stored = mother.get("Consent/c-buurman").get_json()
+    elsewhere = {**stored, "patient": {"reference": "Patient/ander"}}
+    assert _preview_with(mother, "RelatedPerson/buurman", elsewhere).status_code == 400
+    unknown = {**stored, "id": "c-bestaat-niet"}
+    assert _preview_with(mother, "RelatedPerson/buurman", unknown).status_code == 400
+    assert _preview_with(mother, "RelatedPerson/buurman", {"resourceType": "Patient"}).status_code == 400
+    for outsider in ("RelatedPerson/buurman", "RelatedPerson/dochter", "Patient/ander"):
+        assert _preview_with(as_(outsider), "RelatedPerson/buurman", stored).status_code == 403, outsider
