@@ -17,8 +17,13 @@ def test_client_switches_off_the_neighbours_agreements_and_his_next_page_load_sh
     switch = page.locator(f"#s-{kees}-own-agreements")
     assert switch.is_checked()
     switch.uncheck()
+    # Before saving, the server says exactly what Kees would see with the change: nothing.
+    page.wait_for_selector(f"#pending-{kees} [data-types]")
     pending = page.inner_text(f"#pending-{kees}")
     assert "Nog niet opgeslagen" in pending and "ziet dan niet meer: Eigen afspraken" in pending
+    assert "Kees ziet niets van uw zorg" in pending
+    assert "2 afspraken" in page.inner_text(f"#preview-{kees}")  # what he sees now, until it is saved
+    assert demo.get(f"Consent/{consent_before['id']}")["meta"]["versionId"] == "1"
     page.click(f"#save-{kees}")
     page.wait_for_selector(f"#saved-{kees}.ok")
     page.wait_for_selector(f"#preview-{kees} p[data-types='']")
@@ -54,6 +59,8 @@ def test_a_change_made_meanwhile_is_not_overwritten(open_portal, demo, live):
                         headers={**demo.system, "Content-Type": "application/fhir+json"}, timeout=30)
     assert resp.status_code == 200
     client.page.locator(f"#s-{kees}-logbook").check()
+    client.page.wait_for_selector(f"#pending-{kees} [data-types]")
+    assert "4 logboekberichten" in client.page.inner_text(f"#pending-{kees}")
     client.page.click(f"#save-{kees}")
     client.page.wait_for_selector(f"#saved-{kees}.notice")
     assert "Iemand anders heeft dit net gewijzigd" in client.page.inner_text(f"#saved-{kees}")

@@ -1,7 +1,8 @@
 // "Wie ziet wat": for the client and their legal representative. Per person a switch per kind
 // of information; saving writes a new version of that person's Consent (PUT with If-Match, so a
 // change made meanwhile by someone else is never overwritten). "Bekijk als …" shows what the
-// person sees, from Patient/$access-preview, and what changes on saving. "Wie heeft gekeken"
+// person sees now, and — before saving — what they would see with the change, both computed by
+// the server (Patient/$access-preview; POST with the proposed Consent stores nothing). "Wie heeft gekeken"
 // lists the AuditEvents of the client's record in words.
 //
 // GET  /fhir/RelatedPerson?patient=Patient/{id}&_count=100
@@ -10,6 +11,7 @@
 // GET  /fhir/CareTeam?subject=Patient/{id}&_include=CareTeam:participant
 //      &_include:iterate=PractitionerRole:practitioner                (names in "Wie heeft gekeken")
 // GET  /fhir/Patient/{id}/$access-preview?actor=RelatedPerson/{rid}
+// POST /fhir/Patient/{id}/$access-preview   Parameters: actor, consent (the proposed Consent)
 // PUT  /fhir/Consent/{cid}   If-Match: W/"{version}"                  (or POST /fhir/Consent)
 // GET  /fhir/AuditEvent?patient=Patient/{id}&_sort=-date&_count=50   (then the `next` link)
 
@@ -79,7 +81,7 @@ function personSwitches(ctx, person, consents, plans) {
     const box = el("input", { type: "checkbox", role: "switch", id, name: kind, checked: kinds.has(kind),
       disabled: kind === "own-agreements" && !own.length });
     boxes.set(kind, box);
-    box.addEventListener("change", () => showPending());
+    box.addEventListener("change", () => showPending().catch(handle));
     return el("li", {}, el("label", { for: id }, box, t(`kinds.${kind}`)));
   }));
   const pending = el("div", { class: "preview", id: `pending-${person.id}`, hidden: true, "aria-live": "polite" });
@@ -87,22 +89,18 @@ function personSwitches(ctx, person, consents, plans) {
   const feedback = el("p", { role: "status", id: `saved-${person.id}` });
   const chosen = () => new Set(KINDS.filter((k) => boxes.get(k).checked));
 
-  function showPending() {
-    const now = chosen();
-    const lost = KINDS.filter((k) => kinds.has(k) && !now.has(k)).map((k) => t(`kinds.${k}`));
-    const gained = KINDS.filter((k) => !kinds.has(k) && now.has(k)).map((k) => t(`kinds.${k}`));
-    pending.hidden = !lost.length && !gained.length;
-    pending.replaceChildren(
-      el("h3", { text: t("viewAsAfter", { name: firstName(person) }) }),
-      el("p", { class: "changed", text: t("unsaved") }),
-      el("ul", {},
-        lost.length ? el("li", { text: `${firstName(person)} ${t("willLose", { what: lost.join(", ") })}` }) : null,
-        gained.length ? el("li", { text: `${firstName(person)} ${t("willGain", { what: gained.join(", ") })}` }) : null));
-    feedback.textContent = "";
+  function proposal() {
+    return writeKinds({ consent, personRef: ref, patientRef: `Patient/${ctx.patientId}`, deciderRef: ctx.me.fhirUser,
+      kinds: chosen(), ownAgreements: own, today: new Date().toISOString().slice(0, 10) });
   }
 
-  async function showPreview() {
-    const out = await ctx.fhir.read(`Patient/${ctx.patientId}/$access-preview?actor=${encodeURIComponent(ref)}`);
+  /** What the person sees, in words, from $access-preview: now (GET), or once `proposed` is
+   *  saved (POST with the proposed Consent; the server computes it, nothing is stored). */
+  async function previewLines(proposed) {
+    const actor = { name: "actor", valueReference: { reference: ref } };
+    const out = proposed
+      ? await ctx.fhir.operation(`Patient/${ctx.patientId}/$access-preview`, [actor, { name: "consent", resource: proposed }])
+      : await ctx.fhir.read(`Patient/${ctx.patientId}/$access-preview?actor=${encodeURIComponent(ref)}`);
     const seen = [];
     for (const p of out.parameter || []) {
       if (p.name !== "type") continue;
@@ -110,29 +108,64 @@ function personSwitches(ctx, person, consents, plans) {
       const count = (p.part.find((x) => x.name === "count") || {}).valueInteger || 0;
       const ids = p.part.filter((x) => x.name === "resource").map((x) => x.valueReference.reference);
       if (type === "RelatedPerson" && count === 1 && ids[0] === ref) continue; // their own details
-      let line = t(`countOf.${type}`, { n: count });
+      const one = count === 1 ? t(`countOne.${type}`) : null;
+      let line = one && one !== `countOne.${type}` ? one : t(`countOf.${type}`, { n: count });
       if (type === "CarePlan") {
         const titles = ids.map((id) => (plans.find((pl) => `CarePlan/${pl.id}` === id) || {}).title).filter(Boolean);
         if (titles.length) line += `: ${titles.join(", ")}`;
       }
       seen.push({ type, line });
     }
+    return seen;
+  }
+
+  function linesElement(seen) {
+    return seen.length
+      ? el("ul", { "data-types": seen.map((x) => x.type).join(" ") }, seen.map((x) => el("li", { text: x.line })))
+      : el("p", { "data-types": "", text: t("seesNothing", { name: firstName(person) }) });
+  }
+
+  let pendingRun = 0;
+  async function showPending() {
+    feedback.textContent = "";
+    const now = chosen();
+    const lost = KINDS.filter((k) => kinds.has(k) && !now.has(k)).map((k) => t(`kinds.${k}`));
+    const gained = KINDS.filter((k) => !kinds.has(k) && now.has(k)).map((k) => t(`kinds.${k}`));
+    if (!lost.length && !gained.length) {
+      pending.hidden = true;
+      pending.replaceChildren();
+      return;
+    }
+    const run = ++pendingRun; // switches flipped quickly: only the last answer is shown
+    const seen = await previewLines(proposal());
+    if (run !== pendingRun) return;
+    pending.hidden = false;
+    pending.replaceChildren(
+      el("h3", { text: t("viewAsAfter", { name: firstName(person) }) }),
+      el("p", { class: "changed", text: t("unsaved") }),
+      el("ul", {},
+        lost.length ? el("li", { text: `${firstName(person)} ${t("willLose", { what: lost.join(", ") })}` }) : null,
+        gained.length ? el("li", { text: `${firstName(person)} ${t("willGain", { what: gained.join(", ") })}` }) : null),
+      linesElement(seen));
+  }
+
+  async function showPreview() {
+    const seen = await previewLines(null);
     preview.hidden = false;
-    preview.replaceChildren(el("h3", { text: t("viewAsTitle", { name: firstName(person) }) }),
-      seen.length ? el("ul", { "data-types": seen.map((s) => s.type).join(" ") }, seen.map((s) => el("li", { text: s.line })))
-        : el("p", { "data-types": "", text: t("seesNothing", { name: firstName(person) }) }));
+    preview.replaceChildren(el("h3", { text: t("viewAsTitle", { name: firstName(person) }) }), linesElement(seen));
   }
 
   async function save() {
-    const next = writeKinds({ consent, personRef: ref, patientRef: `Patient/${ctx.patientId}`, deciderRef: ctx.me.fhirUser,
-      kinds: chosen(), ownAgreements: own, today: new Date().toISOString().slice(0, 10) });
+    const next = proposal();
     try {
       const resp = consent
         ? await ctx.fhir.update(next, `W/"${consent.meta.versionId}"`)
         : await ctx.fhir.create(next);
       consent = resp.body;
       ({ kinds } = readKinds(consent, ref));
+      pendingRun += 1;
       pending.hidden = true;
+      pending.replaceChildren();
       feedback.className = "ok";
       feedback.textContent = t("saved", { name: firstName(person) });
       await showPreview();
@@ -141,7 +174,7 @@ function personSwitches(ctx, person, consents, plans) {
         consent = await ctx.fhir.read(`Consent/${consent.id}`);
         ({ kinds } = readKinds(consent, ref));
         for (const k of KINDS) boxes.get(k).checked = kinds.has(k);
-        showPending();
+        await showPending();
         feedback.className = "notice";
         feedback.textContent = t("conflict");
       } else {
