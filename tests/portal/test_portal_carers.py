@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import requests
+from playwright.sync_api import expect
 
 
 
@@ -150,3 +151,26 @@ def test_signing_out_forgets_the_session_and_says_so(open_portal, demo):
     assert portal.page.evaluate("sessionStorage.getItem('samenzorg.session')") is None
     portal.open("#/logboek")
     assert portal.page.locator("#sign-in").is_visible()
+
+
+def test_the_logbook_pages_by_the_bundles_next_link_newest_first(open_portal, demo, live):
+    pid = demo.patient("Hendriks")
+    marieke = demo.person(pid, "Marieke")
+    nurse_role = demo.one("PractitionerRole?identifier=MDW-3101")
+    for day in range(1, 12):  # 11 more messages: 15 in all, pages of 10
+        message = {"resourceType": "Communication", "status": "completed", "subject": {"reference": f"Patient/{pid}"},
+                   "sender": {"reference": f"PractitionerRole/{nurse_role}"}, "sent": f"2026-11-{19 + day % 11:02d}T09:{day:02d}:00+01:00",
+                   "payload": [{"contentString": f"Ronde {day}"}]}
+        resp = requests.post(f"{live.base}/fhir/Communication", data=json.dumps(message),
+                             headers={**demo.system, "Content-Type": "application/fhir+json"}, timeout=30)
+        assert resp.status_code == 201, resp.text
+    portal = open_portal()
+    portal.sign_in_as(demo.token(f"RelatedPerson/{marieke}", pid), pid, hash_="#/logboek")
+    assert portal.page.locator("#logbook li").count() == 10
+    portal.page.click("#older")
+    expect(portal.page.locator("#logbook li")).to_have_count(15)  # (wait_for_function would need unsafe-eval)
+    times = portal.page.eval_on_selector_all("#logbook li time", "ts => ts.map(t => Date.parse(t.dateTime))")
+    assert times == sorted(times, reverse=True)  # newest first across both pages
+    assert "Boodschappen gedaan" in portal.page.locator("#logbook li").nth(14).inner_text()  # the oldest, last
+    assert portal.page.locator("#older").count() == 0
+    assert portal.page.evaluate("document.activeElement.closest('#logbook li') !== null")  # focus on the new page
