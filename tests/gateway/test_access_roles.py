@@ -420,3 +420,14 @@ def test_a_proposed_consent_must_be_this_clients_and_only_those_who_decide_may_p
     assert _preview_with(mother, "RelatedPerson/buurman", {"resourceType": "Patient"}).status_code == 400
     for outsider in ("RelatedPerson/buurman", "RelatedPerson/dochter", "Patient/ander"):
         assert _preview_with(as_(outsider), "RelatedPerson/buurman", stored).status_code == 403, outsider
+
+
+def test_a_proposed_first_consent_for_someone_without_one_is_previewed_beside_the_others(network, as_):
+    mother = as_("Patient/moeder")
+    first = _consent(None, "RelatedPerson/vriendin", {"action": [ACCESS], "class": [{"system": RT, "code": "CarePlan"}]})
+    del first["id"]
+    resp = _preview_with(mother, "RelatedPerson/vriendin", first)
+    assert resp.status_code == 200, resp.get_json()
+    counts = {p["part"][0]["valueCode"]: p["part"][1]["valueInteger"] for p in _param(resp.get_json(), "type")}
+    assert counts["CarePlan"] == 2
+    assert as_("RelatedPerson/vriendin").ids("CarePlan?_total=accurate") == (0, [])  # nothing was stored
