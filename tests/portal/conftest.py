@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from gateway import create_app
 from gateway.auth import mint as mint_token
@@ -50,11 +50,20 @@ def browser():
         browser.close()
 
 
+class _OneRequestPerConnection(WSGIRequestHandler):
+    # No keep-alive: once the server stops, the browser has no open connection left that could
+    # still be answered, so "server down" is really down. And no line per request on stderr.
+    protocol_version = "HTTP/1.0"
+
+    def log_request(self, *args, **kwargs):
+        pass
+
+
 class LiveServer:
     """The gateway app served by werkzeug in a thread; `stop()` makes it unreachable (server down)."""
 
     def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_OneRequestPerConnection)
         self.base = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -172,6 +181,7 @@ def open_portal(browser, live):
 
     def _open(width=1280, height=900):
         context = browser.new_context(viewport={"width": width, "height": height}, locale="nl-NL")
+        context.set_default_timeout(60_000)  # a loaded CI machine is slow; a wait is never an assertion on time
         contexts.append(context)
         return Portal(context.new_page(), live.base)
 
