@@ -105,3 +105,27 @@ def test_who_looked_lists_the_carers_visits_in_words(open_portal, demo):
     assert "Kees Bosman zocht in afspraken" in looked
     assert "Sanne de Groot zocht in afspraken" in looked
     assert "Johanna" not in looked  # her own visits are not listed as someone else's
+
+
+def test_the_mentor_shares_the_logbook_with_the_friend_and_his_next_page_load_shows_it(open_portal, demo):
+    pid = demo.patient("Jansen")
+    annelies = demo.person(pid, "Annelies")
+    wim = demo.person(pid, "Wim")
+    friend = open_portal()
+    friend.sign_in_as(demo.token(f"RelatedPerson/{wim}", pid), pid, hash_="#/logboek")
+    assert friend.page.locator("#logbook-not-shared").is_visible()
+
+    mentor = open_portal()
+    mentor.sign_in_as(demo.token(f"RelatedPerson/{annelies}", pid), pid, hash_="#/wie-ziet-wat")
+    mentor.page.locator(f"#s-{wim}-logbook").check()
+    mentor.page.wait_for_selector(f"#pending-{wim} [data-types]")
+    assert "logboek" in mentor.page.inner_text(f"#pending-{wim}")
+    mentor.page.click(f"#save-{wim}")
+    mentor.page.wait_for_selector(f"#saved-{wim}.ok")
+    consent = demo.get(f"Consent?patient={pid}&identifier=DEEL-Z-02")["entry"][0]["resource"]
+    assert consent["meta"]["versionId"] == "2"
+    assert consent["performer"] == [{"reference": f"RelatedPerson/{annelies}"}]  # who decided, this time
+
+    friend.open("#/logboek")
+    assert friend.page.locator("#logbook li").count() >= 1
+    assert friend.page.locator("#logbook-not-shared").count() == 0
