@@ -30,9 +30,10 @@ function hasAction(provision, action) {
 
 /** Which kinds a permit grants; null when it is not one of the mapping's shapes. */
 function kindsOf(permit, personRef) {
-  if (permit.type !== "permit" || (permit.provision || []).length) return null;
   const actors = actorsOf(permit);
-  if (actors.length !== 1 || actors[0] !== personRef) return null;
+  if (actors.length !== 1 || actors[0] !== personRef || (permit.provision || []).length) return null;
+  if (permit.type === "deny") return sharesNothing(permit) ? [] : null;
+  if (permit.type !== "permit") return null;
   const classes = new Set((permit.class || []).filter((c) => c.system === RESOURCE_TYPES).map((c) => c.code));
   if (hasAction(permit, CONTRIBUTE)) return ["contribute-logbook"];
   if (!hasAction(permit, ACCESS)) return null;
@@ -40,6 +41,16 @@ function kindsOf(permit, personRef) {
   const kinds = Object.entries(KIND_CLASSES).filter(([, cls]) => cls.every((c) => classes.has(c))).map(([k]) => k);
   const covered = new Set(kinds.flatMap((k) => KIND_CLASSES[k]));
   return [...classes].every((c) => covered.has(c)) ? kinds : null;
+}
+
+// "Shares nothing" still names the person, as a deny for them alone: the Consent stays theirs,
+// so the next change is a new version of it, never a second Consent.
+function denyFor(personRef) {
+  return { type: "deny", actor: [{ role: { coding: [IRCP] }, reference: { reference: personRef } }] };
+}
+
+function sharesNothing(provision) {
+  return Object.keys(provision).every((k) => k === "type" || k === "actor" || k === "period");
 }
 
 /** Whether this Consent is the one about this person (its nested provisions name them only). */
@@ -87,8 +98,8 @@ export function writeKinds({ consent, personRef, patientRef, deciderRef, kinds, 
     permits.push(permit(personRef, period, ACCESS, ["CarePlan"], ownAgreements));
   }
   if (kinds.has("contribute-logbook")) permits.push(permit(personRef, period, CONTRIBUTE, ["Communication"]));
-  const provision = { type: "deny" };
-  if (kept.length + permits.length) provision.provision = [...kept, ...permits];
+  if (!permits.length) permits.push(denyFor(personRef));
+  const provision = { type: "deny", provision: [...kept, ...permits] };
   const next = {
     resourceType: "Consent",
     status: "active",

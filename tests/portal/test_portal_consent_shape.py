@@ -25,8 +25,7 @@ def test_the_portal_and_the_mapping_write_and_read_the_same_consent_for_every_ch
     page = browser.new_page()
     try:
         page.goto(f"{live.base}/portal/")
-        # At least one kind: sharing nothing is a bare deny in the portal (FHIR has no empty lists),
-        # which the mapping does not write (tested below).
+        # At least one kind: the mapping has no Consent for sharing nothing (tested below).
         combos = [c for n in range(1, len(SHARING_PARTS) + 1) for c in itertools.combinations(SHARING_PARTS, n)
                   if not ("agreements" in c and "own-agreements" in c)]  # "all" includes "own"
         for parts in combos:
@@ -47,7 +46,17 @@ def test_the_portal_and_the_mapping_write_and_read_the_same_consent_for_every_ch
         nothing = page.evaluate("""async (consent) => (await import('/portal/js/consent-parts.js')).writeKinds({
             consent, personRef: 'RelatedPerson/kees', patientRef: 'Patient/johanna', deciderRef: 'Patient/johanna',
             kinds: new Set(), ownAgreements: [], today: '2026-02-07'}).provision""", _python(["logbook"]))
-        assert nothing == {"type": "deny"}
+        # Sharing nothing still names the person (a deny for them alone), so the Consent stays theirs.
+        assert nothing == {"type": "deny", "provision": [{"type": "deny", "actor": [{
+            "role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]},
+            "reference": {"reference": PERSON}}]}]}
+        again = page.evaluate("""async (provision) => {
+            const m = await import('/portal/js/consent-parts.js');
+            const consent = {resourceType: 'Consent', status: 'active', provision};
+            const read = m.readKinds(consent, 'RelatedPerson/kees');
+            return {about: m.isAbout(consent, 'RelatedPerson/kees'), kinds: [...read.kinds], editable: read.editable};
+        }""", nothing)
+        assert again == {"about": True, "kinds": [], "editable": True}
     finally:
         page.close()
 

@@ -43,6 +43,15 @@ def test_client_switches_off_the_neighbours_agreements_and_his_next_page_load_sh
     assert neighbour.page.locator("#agreements-none").is_visible()
     assert not neighbour.received("Boodschappen doen")
 
+    # Sharing nothing still leaves the Consent his: the next change is version 3 of the same one.
+    client.open("#/wie-ziet-wat")
+    assert not page.locator(f"#s-{kees}-own-agreements").is_checked()
+    page.locator(f"#s-{kees}-own-agreements").check()
+    page.click(f"#save-{kees}")
+    page.wait_for_selector(f"#saved-{kees}.ok")
+    assert demo.get(f"Consent/{consent_before['id']}")["meta"]["versionId"] == "3"
+    assert len(demo.get(f"Consent?patient={pid}")["entry"]) == 2
+
 
 def test_a_change_made_meanwhile_is_not_overwritten(open_portal, demo, live):
     import json
