@@ -79,7 +79,10 @@ async function loadContext(session) {
         { name: "actor", valueReference: { reference: me.fhirUser } },
         { name: "action", valueCode: action },
         { name: "resource", resource },
-      ]).then((out) => (out.parameter || []).some((p) => p.name === "decision" && p.valueCode === "permit")));
+      ]).then((out) => (out.parameter || []).some((p) => p.name === "decision" && p.valueCode === "permit"))
+        // A token whose scopes do not allow the question (no Consent read): not knowing, the page
+        // tries; the server still filters every read and refuses a write in words.
+        .catch((err) => { if (err instanceof FhirError) return true; throw err; }));
     }
     return ctx.checks.get(key);
   }

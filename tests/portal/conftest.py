@@ -16,6 +16,7 @@ import threading
 import time
 from pathlib import Path
 
+import jwt
 import pytest
 import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -153,7 +154,8 @@ class Portal:
     def sign_in_as(self, token, patient_id, expires_in=3600, hash_="#/netwerk"):
         """Test set-up: the session the login code stores after a token exchange (see module doc)."""
         self.page.goto(f"{self.base}/portal/")
-        session = {"access_token": token, "token_type": "Bearer", "expires_in": expires_in, "scope": SCOPES,
+        granted = jwt.decode(token, options={"verify_signature": False})["scope"]  # as a token response says it
+        session = {"access_token": token, "token_type": "Bearer", "expires_in": expires_in, "scope": granted,
                    "patient": patient_id, "received_at": int(time.time())}
         self.page.evaluate("s => sessionStorage.setItem('samenzorg.session', s)", json.dumps(session))
         self.open(hash_)

@@ -174,3 +174,17 @@ def test_the_logbook_pages_by_the_bundles_next_link_newest_first(open_portal, de
     assert "Boodschappen gedaan" in portal.page.locator("#logbook li").nth(14).inner_text()  # the oldest, last
     assert portal.page.locator("#older").count() == 0
     assert portal.page.evaluate("document.activeElement.closest('#logbook li') !== null")  # focus on the new page
+
+
+def test_a_token_that_may_not_ask_about_consent_still_gets_the_filtered_pages(open_portal, demo):
+    # Scopes without Consent read: $evaluate is refused, so the portal tries and the server filters.
+    pid = demo.patient("Hendriks")
+    kees = demo.person(pid, "Kees")
+    portal = open_portal()
+    scope = "openid fhirUser patient/CarePlan.rs patient/Communication.rs patient/RelatedPerson.rs"
+    portal.sign_in_as(demo.token(f"RelatedPerson/{kees}", pid, scope=scope), pid, hash_="#/afspraken")
+    assert "Boodschappen doen" in portal.page.inner_text("#agreements")
+    portal.open("#/logboek")
+    assert "nog geen berichten" in portal.page.inner_text("#logbook")  # nothing he may see
+    assert portal.page.locator("#cannot-write").is_visible()  # no Communication.c in his scopes
+    assert not portal.received("blauwe plek")

@@ -70,7 +70,7 @@ export async function logbookPage(ctx) {
   };
   const found = await load(`Communication?subject=Patient/${ctx.patientId}&_sort=-sent&_count=${PAGE_SIZE}`
     + "&_include=Communication:sender&_include:iterate=PractitionerRole:practitioner");
-  if (!found.resources.length) list.replaceWith(el("p", { id: "logbook", text: t("logbookEmpty") }));
+  if (!found.resources.length) out[out.indexOf(list)] = el("p", { id: "logbook", text: t("logbookEmpty") });
   return out;
 }
 
