@@ -104,9 +104,9 @@ export function timingInWords(timing) {
   } else if (r.periodUnit === "mo") parts.push(t("everyMonth"));
   else if (days.length) parts.push(t("on", { days: days.join(", ") }));
   if ((r.timeOfDay || []).length) parts.push(t("at", { times: r.timeOfDay.map(hhmm).join(", ") }));
-  if (r.duration) {
+  if (r.duration && (r.durationUnit === "h" || r.durationUnit === "min")) {
     const n = Number(r.duration);
-    parts.push(r.durationUnit === "h" ? t("hours", { n }) : t("minutes", { n: r.durationUnit === "min" ? n : n }));
+    parts.push(r.durationUnit === "h" ? t("hours", { n }) : t("minutes", { n }));
   }
   return parts.join(", ");
 }
