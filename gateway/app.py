@@ -20,6 +20,7 @@ from .consent_cache import ConsentCache
 from .errors import FhirError, Issue, NotAcceptable, UnsupportedMediaType, internal_error, outcome
 from .fhirhttp import FhirRequest, FhirResponse
 from .interactions import Context
+from .portal import portal
 from .repository import Repository
 from .routes import PUBLIC_PATHS, dispatch, resolve
 from .storage.db import make_engine
@@ -84,6 +85,8 @@ def create_app(config: Settings | dict | None = None) -> Flask:
             logging.getLogger("samenzorg").exception("health check: database unreachable")
             return _json(503, {"status": "unavailable", "database": "unreachable"})
         return _json(200, {"status": "ok", "database": "ok"})
+
+    app.register_blueprint(portal)  # the reference family portal's static files (/portal)
 
     methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 

@@ -30,6 +30,7 @@ class Settings:
     max_bundle_bytes: int = 32 * 1024 * 1024  # a batch/transaction Bundle or $import-network document
     oauth_key_file: str = ""  # the authorization server's RS256 key (PEM); default var/oauth-signing-key.pem
     access_token_ttl: int = 600  # seconds an access token from /oauth/token is valid
+    portal_client_id: str = "familieportaal"  # the family portal's public SMART client (/portal/config.json)
 
     @classmethod
     def from_env(cls, environ: dict | None = None, env_file: str | os.PathLike = ".env") -> "Settings":

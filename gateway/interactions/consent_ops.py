@@ -57,9 +57,9 @@ def _one(params: dict, name: str, required: bool = True):
     return value.get("reference") if isinstance(value, dict) and "reference" in value else value
 
 
-def _carer(ctx: Context, actor: str) -> Repository:
+def _carer(ctx: Context, actor: str, self_allowed: bool = False) -> Repository:
     """The repository as the actor would have it (what they may see, under the client's Consent),
-    checked to be one the caller may look into."""
+    checked to be one the caller may look into (or, where `self_allowed`, the caller themselves)."""
     # Both operations explain the client's Consent and show what it lets a carer see: they need
     # the right to read Consents, whatever the caller's role.
     ctx.repo.require(READ, "Consent")
@@ -71,7 +71,8 @@ def _carer(ctx: Context, actor: str) -> Repository:
     target = as_carer.policy
     if (target.related_person is None or target.carer_patient is None) and caller.unrestricted:
         raise NotFound(f"{actor} is not a known, active member of a client's network.")
-    if target.carer_patient is None or not caller.may_manage_consent_for({target.carer_patient}):
+    asks_for_self = self_allowed and actor == ctx.repo.access.fhir_user
+    if target.carer_patient is None or not (asks_for_self or caller.may_manage_consent_for({target.carer_patient})):
         raise ctx.repo.refuse("Only the client, their legal representative, a practitioner of their care "
                               "team or a system client may ask what a carer may see.")
     return as_carer
@@ -80,7 +81,8 @@ def _carer(ctx: Context, actor: str) -> Repository:
 @operation("POST", "type", "evaluate", "Consent")
 def evaluate(ctx: Context, req: FhirRequest) -> FhirResponse:
     params = _params(req)
-    target = _carer(ctx, _one(params, "actor")).policy
+    actor = _one(params, "actor")
+    target = _carer(ctx, actor, self_allowed=True).policy
     action_code = _one(params, "action", required=False) or "access"
     if isinstance(action_code, dict):  # valueCoding
         action_code = action_code.get("code")
@@ -95,6 +97,11 @@ def evaluate(ctx: Context, req: FhirRequest) -> FhirResponse:
     decision = target.decide(resource, _ACTIONS[action_code])
     outside = patient_of(resource) not in (target.carer_patient, None)
     verdict = "deny" if outside else decision.verdict
+    if actor == ctx.repo.access.fhir_user and not target.may_manage_consent_for({target.carer_patient}):
+        # A carer asking about themselves (a portal: "may I add to this logbook?") learns the
+        # verdict only; the reasons would describe the client's Consents, which they may not read.
+        return FhirResponse(200, orjson.dumps({"resourceType": "Parameters",
+                                               "parameter": [{"name": "decision", "valueCode": verdict}]}))
     parts = [{"name": "decision", "valueCode": verdict},
              {"name": "reason", "valueString": "The resource is not part of this client's record."
               if outside else decision.reason}]
@@ -112,14 +119,36 @@ def evaluate(ctx: Context, req: FhirRequest) -> FhirResponse:
     return FhirResponse(200, orjson.dumps({"resourceType": "Parameters", "parameter": parts}))
 
 
+def _propose(target, proposed, patient: str) -> None:
+    """Preview as if `proposed` were stored: it replaces the stored Consent with its id (or joins
+    them, without one). Nothing is written; the same engine and SQL filter then judge it."""
+    if not isinstance(proposed, dict) or proposed.get("resourceType") != "Consent":
+        raise BadRequest("consent is a Consent resource (the change to preview).", expression="consent")
+    if ((proposed.get("patient") or {}).get("reference")) != patient:
+        raise BadRequest(f"The proposed Consent must be about {patient}.", expression="consent")
+    pid = proposed.get("id")
+    if pid is not None and not any(c.get("id") == pid for c in target.consents):
+        raise BadRequest(f"Consent/{pid} is not a Consent of {patient}.", expression="consent")
+    target.__dict__["consents"] = [c for c in target.consents if pid is None or c.get("id") != pid] + [proposed]
+    for derived in ("consent_filter", "needs_referrers"):
+        target.__dict__.pop(derived, None)
+    target._restrictions.clear()
+
+
 @operation("GET", "instance", "access-preview", "Patient")
+@operation("POST", "instance", "access-preview", "Patient")
 def access_preview(ctx: Context, req: FhirRequest) -> FhirResponse:
+    """What a carer sees of the client's record now — or, with a `consent` parameter (POST), what
+    they would see once that Consent is saved ("Bekijk als" before saving)."""
     params = _params(req)
     carer = _carer(ctx, _one(params, "actor"))
     target = carer.policy
     if target.carer_patient != f"Patient/{req.params['id']}":
         raise BadRequest(f"{_one(params, 'actor')} is not in the network of Patient/{req.params['id']}.",
                          expression="actor")
+    proposed = _one(params, "consent", required=False)
+    if proposed is not None:
+        _propose(target, proposed, target.carer_patient)
     shown: list[str] = []
     parts = [{"name": "actor", "valueReference": {"reference": target.access.fhir_user}},
              {"name": "legalRepresentative", "valueBoolean": target.is_representative}]

@@ -285,11 +285,34 @@ def test_evaluate_and_preview_are_for_those_who_decide_only(network, as_):
     assert _evaluate(as_("RelatedPerson/mentor"), "RelatedPerson/buurman", "CarePlan/medicatie").status_code == 200
     assert _evaluate(as_("Practitioner/wijkverpleegkundige"), "RelatedPerson/buurman",
                      "CarePlan/medicatie").status_code == 200
-    for outsider in ("RelatedPerson/dochter", "RelatedPerson/buurman", "Practitioner/huisarts-elders", "Patient/ander"):
+    for outsider in ("RelatedPerson/dochter", "RelatedPerson/vriendin", "Practitioner/huisarts-elders", "Patient/ander"):
         assert _evaluate(as_(outsider), "RelatedPerson/buurman", "CarePlan/medicatie").status_code == 403, outsider
         assert as_(outsider).get("Patient/moeder/$access-preview?actor=RelatedPerson/buurman").status_code == 403
+    # The carer himself may not preview his view through the client's eyes either (only $evaluate, below).
+    assert as_("RelatedPerson/buurman").get("Patient/moeder/$access-preview?actor=RelatedPerson/buurman"
+                                            ).status_code == 403
     # An unknown carer id answers the same as a forbidden one: no existence oracle.
     assert _evaluate(as_("Patient/ander"), "RelatedPerson/bestaat-niet", "CarePlan/medicatie").status_code == 403
+
+
+def _new_message(sender):
+    return {"resourceType": "Communication", "status": "completed", "subject": {"reference": "Patient/moeder"},
+            "sender": {"reference": sender}, "payload": [{"contentString": "?"}]}
+
+
+def test_a_carer_may_ask_whether_he_may_add_to_the_logbook_and_learns_the_verdict_only(network, as_):
+    # A portal asks before the carer types: the answer is the verdict alone, never the reasons
+    # (they would describe the client's Consents, which the carer may not read).
+    for who, verdict in (("RelatedPerson/dochter", "permit"), ("RelatedPerson/buurman", "deny")):
+        body = {"resourceType": "Parameters", "parameter": [
+            {"name": "actor", "valueReference": {"reference": who}},
+            {"name": "action", "valueCode": "contribute"},
+            {"name": "resource", "resource": _new_message(who)}]}
+        resp = as_(who).post("Consent/$evaluate", body)
+        assert resp.status_code == 200, resp.get_json()
+        assert resp.get_json()["parameter"] == [{"name": "decision", "valueCode": verdict}]
+    # Asking about a stored resource he may not see stays a 404, as a read would be.
+    assert _evaluate(as_("RelatedPerson/buurman"), "RelatedPerson/buurman", "CarePlan/medicatie").status_code == 404
 
 
 def test_access_preview_lists_exactly_what_the_carer_would_see(network, as_):
@@ -363,3 +386,48 @@ def test_a_practitioners_access_preview_is_on_the_clients_audit_log(network, as_
     entities = [e["what"]["reference"] for ev in log.get_json()["entry"] for e in ev["resource"]["entity"]
                 if "what" in e]
     assert "CarePlan/zaterdag-boodschappen" in entities
+
+
+def _preview_with(caller, actor, proposed):
+    return caller.post("Patient/moeder/$access-preview", {"resourceType": "Parameters", "parameter": [
+        {"name": "actor", "valueReference": {"reference": actor}}, {"name": "consent", "resource": proposed}]})
+
+
+def test_access_preview_shows_what_a_carer_would_see_once_a_proposed_consent_is_saved(network, as_):
+    mother = as_("Patient/moeder")
+    stored = mother.get("Consent/c-buurman").get_json()
+    proposed = {**stored, "provision": {"type": "deny", "provision": [
+        {"type": "permit", "actor": [actor("RelatedPerson/buurman")], "action": [ACCESS],
+         "class": [{"system": RT, "code": "Communication"}]}]}}
+    resp = _preview_with(mother, "RelatedPerson/buurman", proposed)
+    assert resp.status_code == 200, resp.get_json()
+    counts = {p["part"][0]["valueCode"]: p["part"][1]["valueInteger"] for p in _param(resp.get_json(), "type")}
+    assert counts.get("Communication") == 1 and "CarePlan" not in counts  # the change, exactly
+    # Nothing was saved: the neighbour and the stored preview are as before.
+    assert mother.get("Consent/c-buurman").get_json()["meta"]["versionId"] == stored["meta"]["versionId"]
+    assert as_("RelatedPerson/buurman").ids("Communication?_total=accurate") == (0, [])
+    now = mother.get("Patient/moeder/$access-preview?actor=RelatedPerson/buurman").get_json()
+    assert {p["part"][0]["valueCode"] for p in _param(now, "type")} == {"CarePlan", "RelatedPerson"}
+
+
+def test_a_proposed_consent_must_be_this_clients_and_only_those_who_decide_may_preview_it(network, as_):
+    mother = as_("Patient/moeder")
+    stored = mother.get("Consent/c-buurman").get_json()
+    elsewhere = {**stored, "patient": {"reference": "Patient/ander"}}
+    assert _preview_with(mother, "RelatedPerson/buurman", elsewhere).status_code == 400
+    unknown = {**stored, "id": "c-bestaat-niet"}
+    assert _preview_with(mother, "RelatedPerson/buurman", unknown).status_code == 400
+    assert _preview_with(mother, "RelatedPerson/buurman", {"resourceType": "Patient"}).status_code == 400
+    for outsider in ("RelatedPerson/buurman", "RelatedPerson/dochter", "Patient/ander"):
+        assert _preview_with(as_(outsider), "RelatedPerson/buurman", stored).status_code == 403, outsider
+
+
+def test_a_proposed_first_consent_for_someone_without_one_is_previewed_beside_the_others(network, as_):
+    mother = as_("Patient/moeder")
+    first = _consent(None, "RelatedPerson/vriendin", {"action": [ACCESS], "class": [{"system": RT, "code": "CarePlan"}]})
+    del first["id"]
+    resp = _preview_with(mother, "RelatedPerson/vriendin", first)
+    assert resp.status_code == 200, resp.get_json()
+    counts = {p["part"][0]["valueCode"]: p["part"][1]["valueInteger"] for p in _param(resp.get_json(), "type")}
+    assert counts["CarePlan"] == 2
+    assert as_("RelatedPerson/vriendin").ids("CarePlan?_total=accurate") == (0, [])  # nothing was stored
