@@ -245,12 +245,13 @@ def _print_demo_tokens(settings: Settings) -> None:
 
 
 def _print_demo_logins(settings: Settings, args) -> None:
-    from .oauth.demo import DEMO_CLIENT_ID, DEMO_PASSWORD, demo_redirect_uris, ensure_demo_logins
+    from .oauth.demo import DEMO_PASSWORD, demo_redirect_uris, ensure_demo_logins
 
     uris = demo_redirect_uris(args.host, args.port)
     logins = ensure_demo_logins(settings, DEMO_DIR, uris)
     print(f"Demo logins for the SMART login page (password for all: {DEMO_PASSWORD}; demo data only).")
-    print(f"Demo app: client_id {DEMO_CLIENT_ID} (public, PKCE), redirect URIs {', '.join(uris)}")
+    print(f"The family portal: http://{args.host}:{args.port}/portal/ (public SMART app "
+          f"{settings.portal_client_id}, PKCE; redirect URIs {', '.join(uris)})")
     for username, links in logins:
         print(f"  {username}: " + "; ".join(links))
     print()

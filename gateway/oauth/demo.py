@@ -19,7 +19,10 @@ from .models import hash_secret
 from .scopes import DEFAULT_PERSON_SCOPES
 
 DEMO_PASSWORD = "samenzorg-demo"  # demo data only; never for real people
-DEMO_CLIENT_ID = "familieportaal-demo"
+# The family portal (/portal/) signs people in as this public app: its client id is the portal's
+# (SAMENZORG_PORTAL_CLIENT_ID), its redirect URI the portal page itself, and it may ask what the portal
+# asks (reading, writing logbook messages, the client's own Consent).
+PORTAL_SCOPES = f"{DEFAULT_PERSON_SCOPES} patient/Communication.c patient/Consent.cru"
 DEMO_NETWORKS = ("a-", "b-", "g-")  # the daughter of two parents, the mentor, and her father's network
 
 
@@ -33,22 +36,23 @@ def _username(name: dict) -> str:
 
 
 def demo_redirect_uris(host: str, port: int) -> list[str]:
-    # The family portal (issue 12) will live under this server's /portal/; exact match, so both names.
+    # The family portal lives under this server's /portal/; redirect URIs match exactly, so both names.
     hosts = {host, "127.0.0.1", "localhost"} if host in ("127.0.0.1", "localhost", "0.0.0.0") else {host}
-    return sorted(f"http://{h}:{port}/portal/callback" for h in hosts if h != "0.0.0.0")
+    return sorted(f"http://{h}:{port}/portal/" for h in hosts if h != "0.0.0.0")
 
 
 def ensure_demo_logins(settings: Settings, directory: Path, redirect_uris: list[str]) -> list[tuple[str, list[str]]]:
     """Create (once) the demo app and demo users; returns (username, [what they are linked to])."""
     engine = make_engine(settings.database_url)
     try:
-        existing = store.get_client(engine, DEMO_CLIENT_ID)
+        client_id = settings.portal_client_id
+        existing = store.get_client(engine, client_id)
         if existing is None:
-            store.add_client(engine, client_id=DEMO_CLIENT_ID, name="Familieportaal (demo)", auth_method="none",
-                             secret_hash=None, redirect_uris=redirect_uris, scope=DEFAULT_PERSON_SCOPES,
+            store.add_client(engine, client_id=client_id, name="Familieportaal (demo)", auth_method="none",
+                             secret_hash=None, redirect_uris=redirect_uris, scope=PORTAL_SCOPES,
                              grant_types=["authorization_code", "refresh_token"])
         elif not set(redirect_uris) <= set(existing.redirect_uris):  # served on another port this time
-            store.set_redirect_uris(engine, DEMO_CLIENT_ID, sorted(set(existing.redirect_uris) | set(redirect_uris)))
+            store.set_redirect_uris(engine, client_id, sorted(set(existing.redirect_uris) | set(redirect_uris)))
         people: dict[str, dict] = {}  # one login per person, by name, across networks
         with engine.connect() as conn:
             for path in sorted(directory.glob("*.json")):
