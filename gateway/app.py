@@ -44,6 +44,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     engine = make_engine(settings.database_url)
     app.extensions["samenzorg.engine"] = engine
     verifier = TokenVerifier(settings)
+    write_back = _write_back(settings)
 
     @app.before_request
     def start():
@@ -82,7 +83,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     @app.route("/fhir/<path:path>", methods=methods)
     def fhir(path: str):
         try:
-            return _to_flask(_serve(settings, verifier, engine, path.strip("/")))
+            return _to_flask(_serve(settings, verifier, engine, path.strip("/"), write_back))
         except FhirError as error:
             return _error(error)
 
@@ -104,7 +105,17 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     return app
 
 
-def _serve(settings: Settings, verifier: TokenVerifier, engine, path: str) -> FhirResponse:
+def _write_back(settings: Settings):
+    """The outbox hook when sources are configured (SAMENZORG_CONFIG / ./samenzorg.toml), else None."""
+    from connectors.config import load_config
+
+    from .outbox import WriteBack
+
+    config = load_config(settings.config or None)
+    return WriteBack(config) if config.sources else None
+
+
+def _serve(settings: Settings, verifier: TokenVerifier, engine, path: str, write_back=None) -> FhirResponse:
     _negotiate()
     route = resolve(request.method, path)
     base_url = _base_url(settings)
@@ -116,6 +127,7 @@ def _serve(settings: Settings, verifier: TokenVerifier, engine, path: str) -> Fh
     write = request.method in ("POST", "PUT", "PATCH", "DELETE")
     with engine.connect().execution_options(write=write) as conn:
         repo = Repository(conn, access)
+        repo.write_back = write_back
         try:
             with conn.begin():
                 response = dispatch(Context(repo, settings, freq.base_url, dispatch), freq, route)

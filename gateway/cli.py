@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 
+from connectors.config import ConfigError
+
 from .config import Settings
 from .errors import FhirError
 
@@ -52,10 +54,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--client-id", default="samenzorg-dev", help="the app the token is for (azp)")
     p.set_defaults(func=_token)
 
+    from .outbox.commands import add_commands as add_outbox_commands
+
+    add_outbox_commands(sub)  # outbox list|retry|drop|flush, worker
+
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     try:
         return args.func(settings, args) or 0
+    except ConfigError as error:  # the sources file (samenzorg.toml) is wrong: say where, no traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except FhirError as error:
         for issue in error.issues:
             print(f"error: {issue.diagnostics}" + (f" ({', '.join(issue.expression)})" if issue.expression else ""),

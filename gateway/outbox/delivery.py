@@ -1,0 +1,222 @@
+"""Delivering the outbox: claim due items, push each to its source, record what became of it.
+
+Claims are short transactions: on PostgreSQL `SELECT … FOR UPDATE SKIP LOCKED` picks rows no other
+worker is claiming, and a lease (owner + expiry) marks them taken while the push runs outside any
+transaction. A worker that dies mid-delivery leaves a lease that expires; another worker then claims
+the item again, and the idempotency key makes the repeated push harmless upstream. On SQLite the
+claim runs under the database's one write lock (BEGIN IMMEDIATE), so the same code serves one worker.
+
+The versions of one resource go upstream in order: an item is due only when no earlier item of
+the same resource is still pending.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import socket
+import os
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+import orjson
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import aliased
+
+from connectors.base import Delivered, OutboundItem, PushFailed, PushRefused
+from connectors.config import Config, Source
+from connectors.push import PUSH
+from connectors.upstream import session_for
+
+from .. import fhirtime
+from ..policy import references_in
+from ..storage.tables import outbox, resource_history, resources
+
+log = logging.getLogger("samenzorg.outbox")
+
+PENDING, DELIVERED, DEAD, DROPPED = "pending", "delivered", "dead", "dropped"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to try. Attempt n waits base·2^(n-1) seconds, at most `cap`, times a
+    random factor in [0.5, 1) (jitter: many items failing together do not retry together); a
+    Retry-After from the source is a floor. After `max_attempts` the item is dead."""
+    max_attempts: int = 10
+    base: float = 5.0
+    cap: float = 3600.0
+    lease: float = 120.0  # seconds a claim holds an item; longer than any one push may take
+
+    def delay(self, attempts: int, retry_after: float | None = None) -> float:
+        wait = min(self.cap, self.base * 2 ** max(0, attempts - 1)) * random.uniform(0.5, 1.0)
+        if retry_after is not None:
+            wait = max(wait, min(retry_after, self.cap))
+        return wait
+
+
+@dataclass
+class Summary:
+    delivered: int = 0
+    retrying: int = 0
+    dead: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def attempted(self) -> int:
+        return self.delivered + self.retrying + self.dead
+
+    def line(self) -> str:
+        return f"delivered {self.delivered}, to retry {self.retrying}, dead {self.dead}"
+
+
+def worker_id() -> str:
+    """Unique per process and run: a lease names who holds it (host, pid, a random part)."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def lease_for(config: Config, policy: RetryPolicy) -> float:
+    """A lease outlasts the slowest push: the longest connect + read timeout of any source, twice."""
+    slowest = max((s.connect_timeout + s.read_timeout for s in config.sources.values()), default=0.0)
+    return max(policy.lease, 2 * slowest)
+
+
+def claim(engine, owner: str, limit: int, lease: float, now: datetime | None = None) -> list:
+    """Take up to `limit` due items for `owner` (attempts counted now, so a push that kills its worker
+    every time still ends dead). Returns the claimed rows."""
+    now = now or fhirtime.now()
+    earlier = aliased(outbox)
+    due = (select(outbox.c.id)
+           .where(outbox.c.state == PENDING, outbox.c.next_attempt_at <= now,
+                  or_(outbox.c.lease_expires_at.is_(None), outbox.c.lease_expires_at < now),
+                  ~exists().where(earlier.c.res_type == outbox.c.res_type, earlier.c.res_id == outbox.c.res_id,
+                                  earlier.c.id < outbox.c.id, earlier.c.state == PENDING))
+           .order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
+           .with_for_update(skip_locked=True, of=outbox))
+    with engine.connect().execution_options(write=True) as conn, conn.begin():
+        ids = list(conn.execute(due).scalars())
+        if not ids:
+            return []
+        conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(
+            lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease), attempts=outbox.c.attempts + 1))
+        return conn.execute(select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id)).all()
+
+
+def load_item(conn, row) -> OutboundItem:
+    """The item as the connector sees it: the version written (a delete: the version it deleted), the
+    client, and the local resources its references point at."""
+    h = resource_history
+    version = row.version - 1 if row.action == "delete" else row.version
+    body = conn.execute(select(h.c.body).where(h.c.res_type == row.res_type, h.c.res_id == row.res_id,
+                                               h.c.version == version)).scalar()
+    resource = orjson.loads(body) if body else {"resourceType": row.res_type, "id": row.res_id}
+    patient = _current(conn, "Patient", row.patient_id) or {"resourceType": "Patient", "id": row.patient_id}
+    related = {}
+    for ref in set(references_in(resource)):
+        res_type, _, res_id = ref.partition("/")
+        if res_id and "/" not in res_id and (found := _current(conn, res_type, res_id)) is not None:
+            related[ref] = found
+    return OutboundItem(item_id=row.id, idempotency_key=row.idempotency_key, res_type=row.res_type,
+                        res_id=row.res_id, resource=resource, patient=patient, action=row.action,
+                        resource_key=row.resource_key, related=related)
+
+
+def _current(conn, res_type: str, res_id: str) -> dict | None:
+    body = conn.execute(select(resources.c.body).where(
+        resources.c.res_type == res_type, resources.c.res_id == res_id, resources.c.deleted.is_(False))).scalar()
+    return orjson.loads(body) if body else None
+
+
+class Deliverer:
+    """Delivers claimed items for one worker; keeps one HTTP session per source."""
+
+    def __init__(self, engine, config: Config, policy: RetryPolicy | None = None, owner: str | None = None,
+                 sessions: dict | None = None):
+        self.engine = engine
+        self.config = config
+        self.policy = policy or RetryPolicy()
+        self.owner = owner or worker_id()
+        self.lease = lease_for(config, self.policy)
+        self._sessions: dict[str, object] = sessions if sessions is not None else {}
+
+    def session(self, source: Source):
+        # The outbox retries across attempts itself (durably, honouring Retry-After by scheduling,
+        # not sleeping), so its sessions do not also retry inside one attempt.
+        if source.name not in self._sessions:
+            self._sessions[source.name] = session_for(replace(source, retries=0))
+        return self._sessions[source.name]
+
+    def run_once(self, limit: int = 50) -> Summary:
+        """Claim up to `limit` due items and deliver them; what was done."""
+        summary = Summary()
+        for row in claim(self.engine, self.owner, limit, self.lease):
+            self.deliver(row, summary)
+        return summary
+
+    def flush(self, limit: int | None = None) -> Summary:
+        """Deliver what is due now until nothing is (or `limit` items were attempted)."""
+        total = Summary()
+        while limit is None or total.attempted < limit:
+            batch = self.run_once(50 if limit is None else min(50, limit - total.attempted))
+            if not batch.attempted:
+                break
+            total.delivered += batch.delivered
+            total.retrying += batch.retrying
+            total.dead += batch.dead
+            total.errors += batch.errors
+        return total
+
+    def deliver(self, row, summary: Summary) -> None:
+        source = self.config.sources.get(row.source)
+        if source is None:
+            self._dead(row, f"source '{row.source}' is not configured any more", summary)
+            return
+        push = PUSH.get(source.kind)
+        try:
+            with self.engine.connect() as conn:
+                item = load_item(conn, row)
+            delivered: Delivered = push(self.session(source), source, item)
+        except PushRefused as exc:
+            self._dead(row, f"refused: {exc}", summary)
+        except PushFailed as exc:
+            self._failed(row, str(exc), exc.retry_after, summary)
+        except Exception as exc:  # a bug or an unexpected answer must not stop the other items
+            log.exception("outbox push raised")
+            self._failed(row, f"unexpected error: {type(exc).__name__}", None, summary)
+        else:
+            self._finish(row, DELIVERED, {"upstream_ref": delivered.upstream_ref, "last_error": None})
+            summary.delivered += 1
+            _event("delivered", row, attempts=row.attempts, upstream_ref=delivered.upstream_ref)
+
+    def _failed(self, row, error: str, retry_after: float | None, summary: Summary) -> None:
+        if row.attempts >= self.policy.max_attempts:
+            self._dead(row, f"gave up after {row.attempts} attempts: {error}", summary)
+            return
+        wait = self.policy.delay(row.attempts, retry_after)
+        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+            conn.execute(update(outbox).where(outbox.c.id == row.id, outbox.c.lease_owner == self.owner).values(
+                next_attempt_at=fhirtime.now() + timedelta(seconds=wait), lease_owner=None,
+                lease_expires_at=None, last_error=error[:2000]))
+        summary.retrying += 1
+        summary.errors.append(error)
+        _event("retry", row, attempts=row.attempts, error=error, wait_seconds=round(wait, 1))
+
+    def _dead(self, row, error: str, summary: Summary) -> None:
+        self._finish(row, DEAD, {"last_error": error[:2000]})
+        summary.dead += 1
+        summary.errors.append(error)
+        _event("dead", row, attempts=row.attempts, error=error)
+
+    def _finish(self, row, state: str, values: dict) -> None:
+        # Only while the lease is ours: if it expired and another worker took the item, that worker
+        # records the outcome (its push repeated ours under the same idempotency key).
+        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+            conn.execute(update(outbox).where(outbox.c.id == row.id, outbox.c.lease_owner == self.owner,
+                                              outbox.c.state == PENDING).values(
+                state=state, finished_at=fhirtime.now(), lease_owner=None, lease_expires_at=None, **values))
+
+
+def _event(event: str, row, **fields) -> None:
+    """One JSON line per event: ids and outcomes, never a resource body or a credential."""
+    log.info(orjson.dumps({"event": f"outbox.{event}", "item": row.id, "source": row.source,
+                           "resource": f"{row.res_type}/{row.res_id}", "version": row.version,
+                           "action": row.action, **fields}).decode())
