@@ -53,15 +53,16 @@ def push_fhir(session: requests.Session, source: Source, item: OutboundItem) -> 
                "Prefer": "return=minimal"}
     try:
         if item.action == "delete":
-            resp = session.delete(f"{url}?{condition}", headers=headers)
+            resp = session.delete(f"{url}?{condition}", headers=headers, allow_redirects=False)
             if resp.status_code == 404:  # never arrived, or deleted by an earlier attempt: gone either way
                 return Delivered(None)
         else:
             body = orjson.dumps(upstream_resource(item, key))
             if item.action == "create":
-                resp = session.post(url, data=body, headers={**headers, "If-None-Exist": condition})
+                resp = session.post(url, data=body, headers={**headers, "If-None-Exist": condition},
+                                    allow_redirects=False)
             else:
-                resp = session.put(f"{url}?{condition}", data=body, headers=headers)
+                resp = session.put(f"{url}?{condition}", data=body, headers=headers, allow_redirects=False)
     except requests.RequestException as exc:
         raise PushFailed(_describe(exc)) from None
     _check(resp)
@@ -184,7 +185,8 @@ def _post(session, source: Source, item: OutboundItem, body: bytes, content_type
     url = source.base_url + (path if path.startswith("/") else "/" + path)
     try:
         resp = session.post(url, data=body, headers={"Content-Type": content_type,
-                                                     "Idempotency-Key": item.idempotency_key})
+                                                     "Idempotency-Key": item.idempotency_key},
+                            allow_redirects=False)
     except requests.RequestException as exc:
         raise PushFailed(_describe(exc)) from None
     _check(resp)

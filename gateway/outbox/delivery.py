@@ -16,12 +16,14 @@ import random
 import socket
 import os
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import orjson
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import aliased
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from connectors.base import Delivered, OutboundItem, PushFailed, PushRefused
 from connectors.config import Config, Source
@@ -80,13 +82,14 @@ def lease_for(config: Config, policy: RetryPolicy) -> float:
     return max(policy.lease, 2 * slowest)
 
 
-def claim(engine, owner: str, limit: int, lease: float, now: datetime | None = None) -> list:
-    """Take up to `limit` due items for `owner` (attempts counted now, so a push that kills its worker
-    every time still ends dead). Returns the claimed rows."""
-    now = now or fhirtime.now()
+def claim(engine, owner: str, limit: int, lease: float, due_by: datetime | None = None) -> list:
+    """Take up to `limit` items due by `due_by` (default now) for `owner`; attempts are counted now, so
+    a push that kills its worker every time still ends dead. Returns the claimed rows."""
+    now = fhirtime.now()
+    due_by = min(due_by or now, now)
     earlier = aliased(outbox)
     due = (select(outbox.c.id)
-           .where(outbox.c.state == PENDING, outbox.c.next_attempt_at <= now,
+           .where(outbox.c.state == PENDING, outbox.c.next_attempt_at <= due_by,
                   or_(outbox.c.lease_expires_at.is_(None), outbox.c.lease_expires_at < now),
                   ~exists().where(earlier.c.res_type == outbox.c.res_type, earlier.c.res_id == outbox.c.res_id,
                                   earlier.c.id < outbox.c.id, earlier.c.state == PENDING))
@@ -142,21 +145,27 @@ class Deliverer:
         # The outbox retries across attempts itself (durably, honouring Retry-After by scheduling,
         # not sleeping), so its sessions do not also retry inside one attempt.
         if source.name not in self._sessions:
-            self._sessions[source.name] = session_for(replace(source, retries=0))
+            session = session_for(source)
+            # read=False: a read timeout is raised as itself (a lost answer), not as a connection error.
+            adapter = HTTPAdapter(max_retries=Retry(total=0, read=False, redirect=0, raise_on_status=False))
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            self._sessions[source.name] = session
         return self._sessions[source.name]
 
-    def run_once(self, limit: int = 50) -> Summary:
+    def run_once(self, limit: int = 50, due_by: datetime | None = None) -> Summary:
         """Claim up to `limit` due items and deliver them; what was done."""
         summary = Summary()
-        for row in claim(self.engine, self.owner, limit, self.lease):
+        for row in claim(self.engine, self.owner, limit, self.lease, due_by):
             self.deliver(row, summary)
         return summary
 
     def flush(self, limit: int | None = None) -> Summary:
-        """Deliver what is due now until nothing is (or `limit` items were attempted)."""
-        total = Summary()
+        """Deliver what is due now until nothing is (or `limit` items were attempted). An item that fails
+        waits for its next turn even when its back-off is short: one flush tries each item once."""
+        total, started = Summary(), fhirtime.now()
         while limit is None or total.attempted < limit:
-            batch = self.run_once(50 if limit is None else min(50, limit - total.attempted))
+            batch = self.run_once(50 if limit is None else min(50, limit - total.attempted), started)
             if not batch.attempted:
                 break
             total.delivered += batch.delivered
