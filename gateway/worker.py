@@ -26,8 +26,10 @@ Job = tuple[str, Callable[[], object]]
 
 
 def default_jobs(settings: Settings, engine, config: Config, *, policy: RetryPolicy | None = None,
-                 owner: str | None = None) -> list[Job]:
-    deliverer = Deliverer(engine, config, policy, owner)
+                 owner: str | None = None, batch: int = 20) -> list[Job]:
+    deliverer = Deliverer(engine, config, policy, owner, batch=batch)
+    log.info(orjson.dumps({"event": "worker.started", "worker": deliverer.owner, "lease_seconds": deliverer.lease,
+                           "sources": sorted(config.sources)}).decode())
     jobs: list[Job] = [("outbox", deliverer.run_once)]
     # At merge: jobs.append(("sync", lambda: sync_due(engine, settings, config)))
     return jobs

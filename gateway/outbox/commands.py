@@ -36,6 +36,7 @@ def add_commands(sub) -> None:
                                                "the slowest source's timeouts)")
     w.add_argument("--max-attempts", type=int, help="attempts before an item is dead (default 10)")
     w.add_argument("--backoff", type=float, help="seconds before the second attempt; doubles each time (default 5)")
+    w.add_argument("--batch", type=int, default=20, help="items claimed at once (default 20)")
     w.add_argument("--once", action="store_true", help="stop when a pass finds nothing to do")
     w.set_defaults(func=_worker)
 
@@ -130,7 +131,7 @@ def _worker(settings: Settings, args) -> int:
     stop = threading.Event()
     stop_on_signals(stop)
     try:
-        passes = run(default_jobs(settings, engine, _config(settings), policy=_policy(args)),
+        passes = run(default_jobs(settings, engine, _config(settings), policy=_policy(args), batch=args.batch),
                      idle=args.idle, stop=stop, once=args.once)
     finally:
         engine.dispose()

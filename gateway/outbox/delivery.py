@@ -47,7 +47,10 @@ class RetryPolicy:
     max_attempts: int = 10
     base: float = 5.0
     cap: float = 3600.0
-    lease: float = 120.0  # seconds a claim holds an item; longer than any one push may take
+    # Seconds a claim holds an item. None: 120, or twice the slowest source's connect + read timeout
+    # if longer, so a lease outlives any one push. A shorter lease given by hand lets a dead worker's
+    # items move on sooner, at the price of a possible repeat push (harmless: same key).
+    lease: float | None = None
 
     def delay(self, attempts: int, retry_after: float | None = None) -> float:
         wait = min(self.cap, self.base * 2 ** max(0, attempts - 1)) * random.uniform(0.5, 1.0)
@@ -78,8 +81,10 @@ def worker_id() -> str:
 
 def lease_for(config: Config, policy: RetryPolicy) -> float:
     """A lease outlasts the slowest push: the longest connect + read timeout of any source, twice."""
+    if policy.lease is not None:
+        return policy.lease
     slowest = max((s.connect_timeout + s.read_timeout for s in config.sources.values()), default=0.0)
-    return max(policy.lease, 2 * slowest)
+    return max(120.0, 2 * slowest)
 
 
 def claim(engine, owner: str, limit: int, lease: float, due_by: datetime | None = None) -> list:
@@ -133,12 +138,14 @@ class Deliverer:
     """Delivers claimed items for one worker; keeps one HTTP session per source."""
 
     def __init__(self, engine, config: Config, policy: RetryPolicy | None = None, owner: str | None = None,
-                 sessions: dict | None = None):
+                 sessions: dict | None = None, batch: int = 20):
         self.engine = engine
         self.config = config
         self.policy = policy or RetryPolicy()
         self.owner = owner or worker_id()
         self.lease = lease_for(config, self.policy)
+        # Items claimed at once: a small batch spreads work over workers; a large one saves claims.
+        self.batch = batch
         self._sessions: dict[str, object] = sessions if sessions is not None else {}
 
     def session(self, source: Source):
@@ -153,10 +160,10 @@ class Deliverer:
             self._sessions[source.name] = session
         return self._sessions[source.name]
 
-    def run_once(self, limit: int = 50, due_by: datetime | None = None) -> Summary:
+    def run_once(self, limit: int | None = None, due_by: datetime | None = None) -> Summary:
         """Claim up to `limit` due items and deliver them; what was done."""
         summary = Summary()
-        for row in claim(self.engine, self.owner, limit, self.lease, due_by):
+        for row in claim(self.engine, self.owner, limit or self.batch, self.lease, due_by):
             self.deliver(row, summary)
         return summary
 
@@ -194,7 +201,7 @@ class Deliverer:
         else:
             self._finish(row, DELIVERED, {"upstream_ref": delivered.upstream_ref, "last_error": None})
             summary.delivered += 1
-            _event("delivered", row, attempts=row.attempts, upstream_ref=delivered.upstream_ref)
+            _event("delivered", row, self.owner, attempts=row.attempts, upstream_ref=delivered.upstream_ref)
 
     def _failed(self, row, error: str, retry_after: float | None, summary: Summary) -> None:
         if row.attempts >= self.policy.max_attempts:
@@ -207,13 +214,13 @@ class Deliverer:
                 lease_expires_at=None, last_error=error[:2000]))
         summary.retrying += 1
         summary.errors.append(error)
-        _event("retry", row, attempts=row.attempts, error=error, wait_seconds=round(wait, 1))
+        _event("retry", row, self.owner, attempts=row.attempts, error=error, wait_seconds=round(wait, 1))
 
     def _dead(self, row, error: str, summary: Summary) -> None:
         self._finish(row, DEAD, {"last_error": error[:2000]})
         summary.dead += 1
         summary.errors.append(error)
-        _event("dead", row, attempts=row.attempts, error=error)
+        _event("dead", row, self.owner, attempts=row.attempts, error=error)
 
     def _finish(self, row, state: str, values: dict) -> None:
         # Only while the lease is ours: if it expired and another worker took the item, that worker
@@ -224,8 +231,8 @@ class Deliverer:
                 state=state, finished_at=fhirtime.now(), lease_owner=None, lease_expires_at=None, **values))
 
 
-def _event(event: str, row, **fields) -> None:
+def _event(event: str, row, owner: str, **fields) -> None:
     """One JSON line per event: ids and outcomes, never a resource body or a credential."""
-    log.info(orjson.dumps({"event": f"outbox.{event}", "item": row.id, "source": row.source,
+    log.info(orjson.dumps({"event": f"outbox.{event}", "worker": owner, "item": row.id, "source": row.source,
                            "resource": f"{row.res_type}/{row.res_id}", "version": row.version,
                            "action": row.action, **fields}).decode())

@@ -167,3 +167,27 @@ def test_a_folder_source_gets_one_file_per_item_named_by_its_key(settings, mint,
         assert (folder / "outgoing" / files[0]).read_bytes() == content
     finally:
         world.close()
+
+
+def test_a_claim_skips_items_another_worker_is_claiming_instead_of_waiting(world):
+    """PostgreSQL: while one worker's claim transaction holds rows, another claims the rest at once."""
+    from sqlalchemy import select
+
+    from gateway.outbox.delivery import claim
+    from gateway.storage.tables import outbox
+
+    if world.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer at a time: its claims queue for the write lock")
+    for i in range(6):
+        world.write(f"Bericht {i}.")
+    from gateway.storage.db import make_engine
+
+    # A claim that waited for the held rows would fail after 5 s instead of hanging the test.
+    other = make_engine(world.settings.database_url, connect_args={"options": "-c lock_timeout=5000"})
+    with world.engine.connect() as holder, holder.begin():
+        held = holder.execute(select(outbox.c.id).order_by(outbox.c.id).limit(3).with_for_update()).scalars().all()
+        claimed = [r.id for r in claim(other, "other-worker", 10, 60)]
+    other.dispose()
+    assert len(held) == 3 and sorted(claimed) == sorted(set(r.id for r in world.rows()) - set(held))
+    # Held rows were claimable once released; the claimed ones are leased and not claimed twice.
+    assert [r.id for r in claim(world.engine, "third-worker", 10, 60)] == held

@@ -3,7 +3,7 @@
 It keeps one record per Idempotency-Key, as a receiver of Samenzorg's write-back must; it also
 counts every request, so a test can tell "delivered once" from "received once".
 Behaviours, taken in order from `script` (then `default`): "ok"; "503:<seconds>" (Retry-After);
-"500"; "refuse" (422); "hang:<seconds>" (stores the item, then answers only after the wait: the
+"500"; "refuse" (422); "slow:<seconds>"; "hang:<seconds>" (stores the item, then answers only after the wait: the
 answer is lost when the caller gives up first).
 """
 from __future__ import annotations
@@ -61,7 +61,7 @@ class Receiver:
             with self.lock:
                 known = key in self.stored
                 self.stored.setdefault(key, request.get_data())
-            if name == "hang":
+            if name in ("hang", "slow"):  # slow: a receiver that takes its time, then answers
                 self.release.wait(float(arg or 30))
             return _json(200 if known else 201, {"id": key}, {"Location": f"/writeback/{key}"})
 
