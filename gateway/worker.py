@@ -26,8 +26,8 @@ Job = tuple[str, Callable[[], object]]
 
 
 def default_jobs(settings: Settings, engine, config: Config, *, policy: RetryPolicy | None = None,
-                 owner: str | None = None, batch: int = 20) -> list[Job]:
-    deliverer = Deliverer(engine, config, policy, owner, batch=batch)
+                 owner: str | None = None, batch: int = 20, concurrency: int = 4) -> list[Job]:
+    deliverer = Deliverer(engine, config, policy, owner, batch=batch, concurrency=concurrency)
     log.info(orjson.dumps({"event": "worker.started", "worker": deliverer.owner, "lease_seconds": deliverer.lease,
                            "sources": sorted(config.sources)}).decode())
     jobs: list[Job] = [("outbox", deliverer.run_once)]

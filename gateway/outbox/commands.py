@@ -28,6 +28,7 @@ def add_commands(sub) -> None:
     dr.set_defaults(func=_drop)
     fl = osub.add_parser("flush", help="deliver what is due now, in the foreground")
     fl.add_argument("--limit", type=int, help="attempt at most this many items")
+    fl.add_argument("--concurrency", type=int, default=4, help="pushes in flight at once (default 4)")
     fl.set_defaults(func=_flush)
 
     w = sub.add_parser("worker", help="deliver the outbox (and run source schedules) until stopped")
@@ -37,6 +38,7 @@ def add_commands(sub) -> None:
     w.add_argument("--max-attempts", type=int, help="attempts before an item is dead (default 10)")
     w.add_argument("--backoff", type=float, help="seconds before the second attempt; doubles each time (default 5)")
     w.add_argument("--batch", type=int, default=20, help="items claimed at once (default 20)")
+    w.add_argument("--concurrency", type=int, default=4, help="pushes in flight at once per worker (default 4)")
     w.add_argument("--once", action="store_true", help="stop when a pass finds nothing to do")
     w.set_defaults(func=_worker)
 
@@ -115,7 +117,7 @@ def _flush(settings: Settings, args) -> int:
     _log_json(settings)
     engine = _engine(settings)
     try:
-        summary = Deliverer(engine, _config(settings), _policy(args)).flush(args.limit)
+        summary = Deliverer(engine, _config(settings), _policy(args), concurrency=args.concurrency).flush(args.limit)
     finally:
         engine.dispose()
     print(summary.line())
@@ -131,7 +133,8 @@ def _worker(settings: Settings, args) -> int:
     stop = threading.Event()
     stop_on_signals(stop)
     try:
-        passes = run(default_jobs(settings, engine, _config(settings), policy=_policy(args), batch=args.batch),
+        passes = run(default_jobs(settings, engine, _config(settings), policy=_policy(args), batch=args.batch,
+                                  concurrency=args.concurrency),
                      idle=args.idle, stop=stop, once=args.once)
     finally:
         engine.dispose()

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import logging
 import random
-import socket
 import os
+import socket
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -138,7 +140,7 @@ class Deliverer:
     """Delivers claimed items for one worker; keeps one HTTP session per source."""
 
     def __init__(self, engine, config: Config, policy: RetryPolicy | None = None, owner: str | None = None,
-                 sessions: dict | None = None, batch: int = 20):
+                 batch: int = 20, concurrency: int = 1):
         self.engine = engine
         self.config = config
         self.policy = policy or RetryPolicy()
@@ -146,25 +148,35 @@ class Deliverer:
         self.lease = lease_for(config, self.policy)
         # Items claimed at once: a small batch spreads work over workers; a large one saves claims.
         self.batch = batch
-        self._sessions: dict[str, object] = sessions if sessions is not None else {}
+        # Pushes of one claimed batch run side by side: delivery waits on the record system, not on us.
+        # A batch never holds two versions of one resource (see `claim`), so order is kept.
+        self.concurrency = max(1, concurrency)
+        self._local = threading.local()  # a requests.Session per thread and source
+        self._lock = threading.Lock()
 
     def session(self, source: Source):
         # The outbox retries across attempts itself (durably, honouring Retry-After by scheduling,
         # not sleeping), so its sessions do not also retry inside one attempt.
-        if source.name not in self._sessions:
+        sessions = self._local.__dict__.setdefault("sessions", {})
+        if source.name not in sessions:
             session = session_for(source)
             # read=False: a read timeout is raised as itself (a lost answer), not as a connection error.
             adapter = HTTPAdapter(max_retries=Retry(total=0, read=False, redirect=0, raise_on_status=False))
             session.mount("http://", adapter)
             session.mount("https://", adapter)
-            self._sessions[source.name] = session
-        return self._sessions[source.name]
+            sessions[source.name] = session
+        return sessions[source.name]
 
     def run_once(self, limit: int | None = None, due_by: datetime | None = None) -> Summary:
         """Claim up to `limit` due items and deliver them; what was done."""
         summary = Summary()
-        for row in claim(self.engine, self.owner, limit or self.batch, self.lease, due_by):
-            self.deliver(row, summary)
+        rows = claim(self.engine, self.owner, limit or self.batch, self.lease, due_by)
+        if self.concurrency == 1 or len(rows) < 2:
+            for row in rows:
+                self.deliver(row, summary)
+        else:
+            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(rows))) as pool:
+                list(pool.map(lambda row: self.deliver(row, summary), rows))
         return summary
 
     def flush(self, limit: int | None = None) -> Summary:
@@ -200,7 +212,8 @@ class Deliverer:
             self._failed(row, f"unexpected error: {type(exc).__name__}", None, summary)
         else:
             self._finish(row, DELIVERED, {"upstream_ref": delivered.upstream_ref, "last_error": None})
-            summary.delivered += 1
+            with self._lock:
+                summary.delivered += 1
             _event("delivered", row, self.owner, attempts=row.attempts, upstream_ref=delivered.upstream_ref)
 
     def _failed(self, row, error: str, retry_after: float | None, summary: Summary) -> None:
@@ -212,14 +225,16 @@ class Deliverer:
             conn.execute(update(outbox).where(outbox.c.id == row.id, outbox.c.lease_owner == self.owner).values(
                 next_attempt_at=fhirtime.now() + timedelta(seconds=wait), lease_owner=None,
                 lease_expires_at=None, last_error=error[:2000]))
-        summary.retrying += 1
-        summary.errors.append(error)
+        with self._lock:
+            summary.retrying += 1
+            summary.errors.append(error)
         _event("retry", row, self.owner, attempts=row.attempts, error=error, wait_seconds=round(wait, 1))
 
     def _dead(self, row, error: str, summary: Summary) -> None:
         self._finish(row, DEAD, {"last_error": error[:2000]})
-        summary.dead += 1
-        summary.errors.append(error)
+        with self._lock:
+            summary.dead += 1
+            summary.errors.append(error)
         _event("dead", row, self.owner, attempts=row.attempts, error=error)
 
     def _finish(self, row, state: str, values: dict) -> None:
