@@ -61,7 +61,6 @@ def _free_port() -> int:
 
 def _network(settings, engine) -> None:
     from gateway.loading import in_transaction
-    from gateway.storage.tables import metadata  # noqa: F401 - tables exist by now
 
     sys.path.insert(0, str(ROOT / "tests" / "gateway"))
     from outbox_world import network

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import orjson
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import exists, or_, select, tuple_, update
 from sqlalchemy.orm import aliased
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
@@ -111,29 +111,42 @@ def claim(engine, owner: str, limit: int, lease: float, due_by: datetime | None 
         return conn.execute(select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id)).all()
 
 
-def load_item(conn, row) -> OutboundItem:
-    """The item as the connector sees it: the version written (a delete: the version it deleted), the
-    client, and the local resources its references point at."""
+def load_items(conn, rows) -> dict[int, OutboundItem]:
+    """The items as the connector sees them (by outbox id): the version written (a delete: the version
+    it deleted), the client, and the local resources its references point at. Three queries a batch."""
     h = resource_history
-    version = row.version - 1 if row.action == "delete" else row.version
-    body = conn.execute(select(h.c.body).where(h.c.res_type == row.res_type, h.c.res_id == row.res_id,
-                                               h.c.version == version)).scalar()
-    resource = orjson.loads(body) if body else {"resourceType": row.res_type, "id": row.res_id}
-    patient = _current(conn, "Patient", row.patient_id) or {"resourceType": "Patient", "id": row.patient_id}
-    related = {}
-    for ref in set(references_in(resource)):
-        res_type, _, res_id = ref.partition("/")
-        if res_id and "/" not in res_id and (found := _current(conn, res_type, res_id)) is not None:
-            related[ref] = found
-    return OutboundItem(item_id=row.id, idempotency_key=row.idempotency_key, res_type=row.res_type,
-                        res_id=row.res_id, resource=resource, patient=patient, action=row.action,
-                        resource_key=row.resource_key, related=related)
+    wanted = {(r.res_type, r.res_id, r.version - 1 if r.action == "delete" else r.version) for r in rows}
+    bodies = {}
+    if wanted:
+        found = conn.execute(select(h.c.res_type, h.c.res_id, h.c.version, h.c.body)
+                             .where(tuple_(h.c.res_type, h.c.res_id, h.c.version).in_(sorted(wanted)))).all()
+        bodies = {(t, i, v): orjson.loads(b) for t, i, v, b in found if b}
+    versions = {r.id: bodies.get((r.res_type, r.res_id, r.version - 1 if r.action == "delete" else r.version))
+                or {"resourceType": r.res_type, "id": r.res_id} for r in rows}
+    refs = {("Patient", r.patient_id) for r in rows}
+    for resource in versions.values():
+        for ref in references_in(resource):
+            res_type, _, res_id = ref.partition("/")
+            if res_id and "/" not in res_id:
+                refs.add((res_type, res_id))
+    current = {}
+    if refs:
+        q = select(resources.c.res_type, resources.c.res_id, resources.c.body).where(
+            tuple_(resources.c.res_type, resources.c.res_id).in_(sorted(refs)), resources.c.deleted.is_(False))
+        current = {f"{t}/{i}": orjson.loads(b) for t, i, b in conn.execute(q) if b}
+    items = {}
+    for r in rows:
+        resource = versions[r.id]
+        related = {ref: current[ref] for ref in set(references_in(resource)) if ref in current}
+        patient = current.get(f"Patient/{r.patient_id}") or {"resourceType": "Patient", "id": r.patient_id}
+        items[r.id] = OutboundItem(item_id=r.id, idempotency_key=r.idempotency_key, res_type=r.res_type,
+                                   res_id=r.res_id, resource=resource, patient=patient, action=r.action,
+                                   resource_key=r.resource_key, related=related)
+    return items
 
 
-def _current(conn, res_type: str, res_id: str) -> dict | None:
-    body = conn.execute(select(resources.c.body).where(
-        resources.c.res_type == res_type, resources.c.res_id == res_id, resources.c.deleted.is_(False))).scalar()
-    return orjson.loads(body) if body else None
+def load_item(conn, row) -> OutboundItem:
+    return load_items(conn, [row])[row.id]
 
 
 class Deliverer:
@@ -152,7 +165,6 @@ class Deliverer:
         # A batch never holds two versions of one resource (see `claim`), so order is kept.
         self.concurrency = max(1, concurrency)
         self._local = threading.local()  # a requests.Session per thread and source
-        self._lock = threading.Lock()
 
     def session(self, source: Source):
         # The outbox retries across attempts itself (durably, honouring Retry-After by scheduling,
@@ -168,15 +180,20 @@ class Deliverer:
         return sessions[source.name]
 
     def run_once(self, limit: int | None = None, due_by: datetime | None = None) -> Summary:
-        """Claim up to `limit` due items and deliver them; what was done."""
+        """Claim up to `limit` due items, push them, and record every outcome in one transaction (if the
+        worker dies before that, the leases expire and the pushes are repeated: same keys, no harm)."""
         summary = Summary()
         rows = claim(self.engine, self.owner, limit or self.batch, self.lease, due_by)
+        if not rows:
+            return summary
+        with self.engine.connect() as conn:
+            items = load_items(conn, rows)
         if self.concurrency == 1 or len(rows) < 2:
-            for row in rows:
-                self.deliver(row, summary)
+            outcomes = [self.attempt(row, items[row.id]) for row in rows]
         else:
             with ThreadPoolExecutor(max_workers=min(self.concurrency, len(rows))) as pool:
-                list(pool.map(lambda row: self.deliver(row, summary), rows))
+                outcomes = list(pool.map(lambda row: self.attempt(row, items[row.id]), rows))
+        self._record(outcomes, summary)
         return summary
 
     def flush(self, limit: int | None = None) -> Summary:
@@ -193,57 +210,59 @@ class Deliverer:
             total.errors += batch.errors
         return total
 
-    def deliver(self, row, summary: Summary) -> None:
+    def attempt(self, row, item: OutboundItem) -> tuple:
+        """Push one item; (row, outcome, detail): outcome delivered | retry | dead."""
         source = self.config.sources.get(row.source)
         if source is None:
-            self._dead(row, f"source '{row.source}' is not configured any more", summary)
-            return
-        push = PUSH.get(source.kind)
+            return row, DEAD, f"source '{row.source}' is not configured any more"
         try:
-            with self.engine.connect() as conn:
-                item = load_item(conn, row)
-            delivered: Delivered = push(self.session(source), source, item)
+            delivered: Delivered = PUSH[source.kind](self.session(source), source, item)
         except PushRefused as exc:
-            self._dead(row, f"refused: {exc}", summary)
+            return row, DEAD, f"refused: {exc}"
         except PushFailed as exc:
-            self._failed(row, str(exc), exc.retry_after, summary)
+            return self._failed(row, str(exc), exc.retry_after)
         except Exception as exc:  # a bug or an unexpected answer must not stop the other items
             log.exception("outbox push raised")
-            self._failed(row, f"unexpected error: {type(exc).__name__}", None, summary)
-        else:
-            self._finish(row, DELIVERED, {"upstream_ref": delivered.upstream_ref, "last_error": None})
-            with self._lock:
-                summary.delivered += 1
-            _event("delivered", row, self.owner, attempts=row.attempts, upstream_ref=delivered.upstream_ref)
+            return self._failed(row, f"unexpected error: {type(exc).__name__}", None)
+        return row, DELIVERED, delivered.upstream_ref
 
-    def _failed(self, row, error: str, retry_after: float | None, summary: Summary) -> None:
+    def _failed(self, row, error: str, retry_after: float | None) -> tuple:
         if row.attempts >= self.policy.max_attempts:
-            self._dead(row, f"gave up after {row.attempts} attempts: {error}", summary)
-            return
-        wait = self.policy.delay(row.attempts, retry_after)
-        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
-            conn.execute(update(outbox).where(outbox.c.id == row.id, outbox.c.lease_owner == self.owner).values(
-                next_attempt_at=fhirtime.now() + timedelta(seconds=wait), lease_owner=None,
-                lease_expires_at=None, last_error=error[:2000]))
-        with self._lock:
-            summary.retrying += 1
-            summary.errors.append(error)
-        _event("retry", row, self.owner, attempts=row.attempts, error=error, wait_seconds=round(wait, 1))
+            return row, DEAD, f"gave up after {row.attempts} attempts: {error}"
+        return row, "retry", (error, self.policy.delay(row.attempts, retry_after))
 
-    def _dead(self, row, error: str, summary: Summary) -> None:
-        self._finish(row, DEAD, {"last_error": error[:2000]})
-        with self._lock:
-            summary.dead += 1
-            summary.errors.append(error)
-        _event("dead", row, self.owner, attempts=row.attempts, error=error)
-
-    def _finish(self, row, state: str, values: dict) -> None:
+    def _record(self, outcomes: list[tuple], summary: Summary) -> None:
         # Only while the lease is ours: if it expired and another worker took the item, that worker
         # records the outcome (its push repeated ours under the same idempotency key).
+        now = fhirtime.now()
+        ours = [outbox.c.lease_owner == self.owner, outbox.c.state == PENDING]
+        released = {"lease_owner": None, "lease_expires_at": None}
         with self.engine.connect().execution_options(write=True) as conn, conn.begin():
-            conn.execute(update(outbox).where(outbox.c.id == row.id, outbox.c.lease_owner == self.owner,
-                                              outbox.c.state == PENDING).values(
-                state=state, finished_at=fhirtime.now(), lease_owner=None, lease_expires_at=None, **values))
+            for row, outcome, detail in outcomes:
+                mine = [outbox.c.id == row.id, *ours]
+                if outcome == DELIVERED:
+                    conn.execute(update(outbox).where(*mine).values(
+                        state=DELIVERED, finished_at=now, upstream_ref=detail, last_error=None, **released))
+                elif outcome == DEAD:
+                    conn.execute(update(outbox).where(*mine).values(
+                        state=DEAD, finished_at=now, last_error=detail[:2000], **released))
+                else:
+                    error, wait = detail
+                    conn.execute(update(outbox).where(*mine).values(
+                        next_attempt_at=now + timedelta(seconds=wait), last_error=error[:2000], **released))
+        for row, outcome, detail in outcomes:
+            if outcome == DELIVERED:
+                summary.delivered += 1
+                _event("delivered", row, self.owner, attempts=row.attempts, upstream_ref=detail)
+            elif outcome == DEAD:
+                summary.dead += 1
+                summary.errors.append(detail)
+                _event("dead", row, self.owner, attempts=row.attempts, error=detail)
+            else:
+                summary.retrying += 1
+                summary.errors.append(detail[0])
+                _event("retry", row, self.owner, attempts=row.attempts, error=detail[0],
+                       wait_seconds=round(detail[1], 1))
 
 
 def _event(event: str, row, owner: str, **fields) -> None:

@@ -1,7 +1,6 @@
 """The pure parts of write-back: Retry-After, back-off with jitter, what a source receives."""
 from datetime import datetime, timezone
 
-import pytest
 
 from connectors.base import OutboundItem
 from connectors.push import WRITEBACK_SYSTEM, csv_row, retry_after, upstream_resource

@@ -1,7 +1,6 @@
 """What families and clients write about a client a source owns is owed to that source: an outbox row
 written in the same transaction as the resource, and nothing else is."""
 import pytest
-from fhir_builders import put_all
 from outbox_world import fhir_source, message, network, write_config
 from sqlalchemy import select
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 import requests
-from outbox_world import SOURCE, World, fhir_source, network, write_config
+from outbox_world import World, fhir_source, network, write_config
 from processes import free_port, run_cli, serving
 
 from connectors.push import WRITEBACK_SYSTEM
