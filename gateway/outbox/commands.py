@@ -33,8 +33,8 @@ def add_commands(sub) -> None:
 
     w = sub.add_parser("worker", help="deliver the outbox (and run source schedules) until stopped")
     w.add_argument("--idle", type=float, default=2.0, help="seconds to sleep when nothing is due (default 2)")
-    w.add_argument("--lease", type=float, help="seconds a claim holds an item (default 120, at least twice "
-                                               "the slowest source's timeouts)")
+    w.add_argument("--lease", type=float, help="seconds a claim holds an item (default 120, longer when a batch "
+                                               "of pushes could take longer by the sources' timeouts)")
     w.add_argument("--max-attempts", type=int, help="attempts before an item is dead (default 10)")
     w.add_argument("--backoff", type=float, help="seconds before the second attempt; doubles each time (default 5)")
     w.add_argument("--batch", type=int, default=20, help="items claimed at once (default 20)")

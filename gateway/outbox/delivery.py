@@ -81,12 +81,13 @@ def worker_id() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def lease_for(config: Config, policy: RetryPolicy) -> float:
-    """A lease outlasts the slowest push: the longest connect + read timeout of any source, twice."""
+def lease_for(config: Config, policy: RetryPolicy, rounds: int = 1) -> float:
+    """A lease outlasts a claimed batch: `rounds` pushes one after another (batch / concurrency), each
+    as slow as the longest connect + read timeout of any source, twice over."""
     if policy.lease is not None:
         return policy.lease
     slowest = max((s.connect_timeout + s.read_timeout for s in config.sources.values()), default=0.0)
-    return max(120.0, 2 * slowest)
+    return max(120.0, 2 * slowest * rounds)
 
 
 def claim(engine, owner: str, limit: int, lease: float, due_by: datetime | None = None) -> list:
@@ -158,12 +159,12 @@ class Deliverer:
         self.config = config
         self.policy = policy or RetryPolicy()
         self.owner = owner or worker_id()
-        self.lease = lease_for(config, self.policy)
         # Items claimed at once: a small batch spreads work over workers; a large one saves claims.
         self.batch = batch
         # Pushes of one claimed batch run side by side: delivery waits on the record system, not on us.
         # A batch never holds two versions of one resource (see `claim`), so order is kept.
         self.concurrency = max(1, concurrency)
+        self.lease = lease_for(config, self.policy, -(-batch // self.concurrency))
         self._local = threading.local()  # a requests.Session per thread and source
 
     def session(self, source: Source):
@@ -201,7 +202,7 @@ class Deliverer:
         waits for its next turn even when its back-off is short: one flush tries each item once."""
         total, started = Summary(), fhirtime.now()
         while limit is None or total.attempted < limit:
-            batch = self.run_once(50 if limit is None else min(50, limit - total.attempted), started)
+            batch = self.run_once(self.batch if limit is None else min(self.batch, limit - total.attempted), started)
             if not batch.attempted:
                 break
             total.delivered += batch.delivered

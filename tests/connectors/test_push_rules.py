@@ -77,3 +77,15 @@ def test_a_failing_job_does_not_end_the_worker():
         return ["did something"]
 
     assert run([("flaky", flaky)], stop=stop, idle=0) == 3 and len(calls) == 3
+
+
+def test_a_lease_outlasts_a_claimed_batch_of_the_slowest_pushes_unless_given_by_hand():
+    from connectors.config import parse_config
+    from gateway.outbox.delivery import Deliverer
+
+    config = parse_config({"sources": {
+        "snel": {"kind": "fhir", "base_url": "https://snel.example/fhir", "timeout": {"connect": 1, "read": 2}},
+        "traag": {"kind": "fhir", "base_url": "https://traag.example/fhir", "timeout": {"connect": 5, "read": 30}}}})
+    assert Deliverer(None, config, batch=20, concurrency=4).lease == 2 * 35 * 5  # 5 pushes in turn per thread
+    assert Deliverer(None, parse_config({}), batch=20, concurrency=4).lease == 120
+    assert Deliverer(None, config, RetryPolicy(lease=3), batch=20).lease == 3
