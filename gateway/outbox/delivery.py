@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import orjson
-from sqlalchemy import exists, or_, select, tuple_, update
+from sqlalchemy import bindparam, exists, or_, select, tuple_, update
 from sqlalchemy.orm import aliased
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
@@ -95,21 +95,21 @@ def claim(engine, owner: str, limit: int, lease: float, due_by: datetime | None 
     a push that kills its worker every time still ends dead. Returns the claimed rows."""
     now = fhirtime.now()
     due_by = min(due_by or now, now)
-    earlier = aliased(outbox)
-    due = (select(outbox.c.id)
-           .where(outbox.c.state == PENDING, outbox.c.next_attempt_at <= due_by,
-                  or_(outbox.c.lease_expires_at.is_(None), outbox.c.lease_expires_at < now),
-                  ~exists().where(earlier.c.res_type == outbox.c.res_type, earlier.c.res_id == outbox.c.res_id,
-                                  earlier.c.id < outbox.c.id, earlier.c.state == PENDING))
-           .order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
-           .with_for_update(skip_locked=True, of=outbox))
+    item, earlier = aliased(outbox), aliased(outbox)
+    due = (select(item.c.id)
+           .where(item.c.state == PENDING, item.c.next_attempt_at <= due_by,
+                  or_(item.c.lease_expires_at.is_(None), item.c.lease_expires_at < now),
+                  ~exists().where(earlier.c.res_type == item.c.res_type, earlier.c.res_id == item.c.res_id,
+                                  earlier.c.id < item.c.id, earlier.c.state == PENDING))
+           .order_by(item.c.next_attempt_at, item.c.id).limit(limit)
+           .with_for_update(skip_locked=True, of=item))
+    # One statement: the rows are picked, leased and returned together (one round trip a claim).
+    take = (update(outbox).where(outbox.c.id.in_(due.scalar_subquery()))
+            .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease),
+                    attempts=outbox.c.attempts + 1)
+            .returning(*outbox.c))
     with engine.connect().execution_options(write=True) as conn, conn.begin():
-        ids = list(conn.execute(due).scalars())
-        if not ids:
-            return []
-        conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(
-            lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease), attempts=outbox.c.attempts + 1))
-        return conn.execute(select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id)).all()
+        return sorted(conn.execute(take).all(), key=lambda r: r.id)
 
 
 def load_items(conn, rows) -> dict[int, OutboundItem]:
@@ -238,19 +238,24 @@ class Deliverer:
         now = fhirtime.now()
         ours = [outbox.c.lease_owner == self.owner, outbox.c.state == PENDING]
         released = {"lease_owner": None, "lease_expires_at": None}
+        finished, retried = [], []
+        for row, outcome, detail in outcomes:
+            if outcome == DELIVERED:
+                finished.append({"b_id": row.id, "b_state": DELIVERED, "b_ref": detail, "b_error": None})
+            elif outcome == DEAD:
+                finished.append({"b_id": row.id, "b_state": DEAD, "b_ref": None, "b_error": detail[:2000]})
+            else:
+                error, wait = detail
+                retried.append({"b_id": row.id, "b_error": error[:2000], "b_due": now + timedelta(seconds=wait)})
+        mine = [outbox.c.id == bindparam("b_id"), *ours]
         with self.engine.connect().execution_options(write=True) as conn, conn.begin():
-            for row, outcome, detail in outcomes:
-                mine = [outbox.c.id == row.id, *ours]
-                if outcome == DELIVERED:
-                    conn.execute(update(outbox).where(*mine).values(
-                        state=DELIVERED, finished_at=now, upstream_ref=detail, last_error=None, **released))
-                elif outcome == DEAD:
-                    conn.execute(update(outbox).where(*mine).values(
-                        state=DEAD, finished_at=now, last_error=detail[:2000], **released))
-                else:
-                    error, wait = detail
-                    conn.execute(update(outbox).where(*mine).values(
-                        next_attempt_at=now + timedelta(seconds=wait), last_error=error[:2000], **released))
+            if finished:  # executemany: one round trip for the batch where the driver pipelines
+                conn.execute(update(outbox).where(*mine).values(
+                    state=bindparam("b_state"), finished_at=now, upstream_ref=bindparam("b_ref"),
+                    last_error=bindparam("b_error"), **released), finished)
+            if retried:
+                conn.execute(update(outbox).where(*mine).values(
+                    next_attempt_at=bindparam("b_due"), last_error=bindparam("b_error"), **released), retried)
         for row, outcome, detail in outcomes:
             if outcome == DELIVERED:
                 summary.delivered += 1
