@@ -152,6 +152,9 @@ def _serve(settings: Settings, args) -> int:
         loaded = load_demo_if_empty(settings, DEMO_DIR)
         print(f"demo data: {loaded}")
         _print_demo_tokens(settings)
+    from connectors.config import load_config
+
+    load_config(settings.config or None)  # a wrong sources file stops here with its message, not in a worker
     from .storage.db import current_revision, head_revision
 
     if current_revision(settings.database_url) != head_revision():

@@ -146,3 +146,9 @@ def test_a_wrong_sources_file_is_an_error_message_not_a_traceback(env, tmp_path)
     done = run_cli("outbox", "flush", env={**env, "SAMENZORG_CONFIG": str(bad)}, cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "auth.token would put a secret in the file" in done.stderr and "s3cret" not in done.stderr
+
+
+def test_serve_refuses_a_sources_file_that_is_not_there_with_a_message(env, tmp_path):
+    done = run_cli("serve", "--port", "9", env={**env, "SAMENZORG_CONFIG": str(tmp_path / "missing.toml")},
+                   cwd=tmp_path, timeout=60)
+    assert done.returncode == 2 and "missing.toml, which is not a file" in done.stderr and "Traceback" not in done.stderr
