@@ -52,8 +52,13 @@ class OutboundItem:
     idempotency_key: str   # stable across retries; also the identifier Samenzorg assigns upstream
     res_type: str
     res_id: str
-    resource: Mapping      # the stored FHIR JSON of the version to deliver
+    resource: Mapping      # the stored FHIR JSON of the version to deliver (a delete: the version it deleted)
     patient: Mapping       # the local Patient the item is about (its meta.source/identifiers)
+    action: str = "create"  # create | update | delete
+    resource_key: str = ""  # stable across the resource's versions: the identifier it gets upstream
+    # The local resources the item's references point at ("Type/id" -> resource), so a push can name
+    # them the way the source knows them (by identifier) instead of by local ids it has never seen.
+    related: Mapping = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,18 @@ class Delivered:
 
 class PushRefused(Exception):
     """The source refused the item for good (a 4xx other than 408/409/429): retrying cannot help."""
+
+
+class PushFailed(Exception):
+    """This attempt failed but a later one may succeed (unreachable, timeout, 408/409/429/5xx).
+
+    `retry_after` is the source's Retry-After in seconds, when it gave one: the outbox schedules the
+    next attempt no earlier, rather than a worker sleeping on it.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Connector:

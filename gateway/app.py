@@ -50,6 +50,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     consents = ConsentCache()  # checked against the database on every request (consent_cache.py)
     app.extensions["samenzorg.consent_cache"] = consents
     audits = GroupCommit()  # concurrent reads' audit records share one commit (audit_commit.py)
+    write_back = _write_back(settings)
 
     @app.before_request
     def start():
@@ -94,7 +95,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     @app.route("/fhir/<path:path>", methods=methods)
     def fhir(path: str):
         try:
-            return _to_flask(_serve(settings, verifier, engine, consents, audits, path.strip("/")))
+            return _to_flask(_serve(settings, verifier, engine, consents, audits, path.strip("/"), write_back))
         except FhirError as error:
             return _error(error)
 
@@ -116,8 +117,18 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     return app
 
 
+def _write_back(settings: Settings):
+    """The outbox hook when sources are configured (SAMENZORG_CONFIG / ./samenzorg.toml), else None."""
+    from connectors.config import load_config
+
+    from .outbox import WriteBack
+
+    config = load_config(settings.config or None)
+    return WriteBack(config) if config.sources else None
+
+
 def _serve(settings: Settings, verifier: TokenVerifier, engine, consents: ConsentCache, audits: GroupCommit,
-           path: str) -> FhirResponse:
+           path: str, write_back=None) -> FhirResponse:
     _negotiate()
     route = resolve(request.method, path)
     base_url = _base_url(settings)
@@ -129,6 +140,7 @@ def _serve(settings: Settings, verifier: TokenVerifier, engine, consents: Consen
     write = request.method in ("POST", "PUT", "PATCH", "DELETE")
     with engine.connect().execution_options(write=write) as conn:
         repo = Repository(conn, access, consents)
+        repo.write_back = write_back
         try:
             with conn.begin():
                 response = dispatch(Context(repo, settings, freq.base_url, dispatch), freq, route)

@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 
+from connectors.config import ConfigError
+
 from .config import Settings
 from .errors import FhirError
 
@@ -54,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
 
     _oauth_commands(sub)
 
+    from .outbox.commands import add_commands as add_outbox_commands
+
+    add_outbox_commands(sub)  # outbox list|retry|drop|flush, worker
+
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     from .oauth.admin import AdminError
@@ -63,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     except AdminError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except ConfigError as error:  # the sources file (samenzorg.toml) is wrong: say where, no traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except FhirError as error:
         for issue in error.issues:
             print(f"error: {issue.diagnostics}" + (f" ({', '.join(issue.expression)})" if issue.expression else ""),
@@ -267,6 +276,9 @@ def _serve(settings: Settings, args) -> int:
         print(f"demo data: {loaded}")
         _print_demo_tokens(settings)
         _print_demo_logins(settings, args)
+    from connectors.config import load_config
+
+    load_config(settings.config or None)  # a wrong sources file stops here with its message, not in a worker
     from .storage.db import current_revision, head_revision
 
     if current_revision(settings.database_url) != head_revision():

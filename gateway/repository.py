@@ -102,6 +102,9 @@ class Repository:
         self.audits: list[audit.Disclosure] = []
         # The FHIR interaction being served (from the route table; per entry in a bundle).
         self.interaction: str | None = None
+        # The write-back outbox (gateway.outbox.WriteBack) when sources are configured: a write owed
+        # to a source records its outbox row in the same transaction as the write itself.
+        self.write_back = None
 
     # -- the one access clause ----------------------------------------------------
     def clause(self, res_type: str):
@@ -294,6 +297,7 @@ class Repository:
         resource = {**resource, "id": res_id or str(uuid.uuid4())}
         self.policy.check_write(res_type, resource, None)
         stored = self._write(res_type, resource["id"], resource, "POST", None)
+        self._owe(stored, "create", resource)
         self._disclosed("create", [stored])
         return stored
 
@@ -328,6 +332,7 @@ class Repository:
                 return _stored(current), "unchanged"
         change = "created" if current is None or current.deleted else "updated"
         stored = self._write(res_type, res_id, resource, method, current)
+        self._owe(stored, "create" if change == "created" else "update", resource)
         self._disclosed("create" if change == "created" else "update", [stored])
         return stored, change
 
@@ -343,8 +348,13 @@ class Repository:
         if current.deleted:
             return None
         stored = self._write(res_type, res_id, None, "DELETE", current)
+        self._owe(stored, "delete", _body(current))
         self._disclosed("delete", [stored])
         return stored
+
+    def _owe(self, stored: Stored, action: str, body: dict | None) -> None:
+        if self.write_back is not None:
+            self.write_back.owe(self, stored.res_type, stored.res_id, stored.version, action, body)
 
     def can_see(self, stored: Stored) -> bool:
         """Whether the caller may read this resource now (e.g. the one they just wrote)."""

@@ -273,4 +273,37 @@ oauth_assertion_jtis = Table(
     metadata,
     Column("jti_key", String(255), primary_key=True),
     Column("expires_at", DateTime(), nullable=False),
+
+
+# -- Write-back outbox (issue 10, "outbox" half) --------------------------------------------
+# One row per change a family or client made that a source of record must receive: written in
+# the same transaction as the resource version it names, so a write is never stored without its
+# delivery being owed (nor owed without being stored). Workers claim rows (FOR UPDATE SKIP LOCKED
+# plus a lease on PostgreSQL), deliver, and mark them delivered or dead.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("source", String(63), nullable=False),          # the config's source name
+    # Stable across retries; sent upstream (Idempotency-Key, file name, If-None-Exist).
+    Column("idempotency_key", String(64), nullable=False),
+    # Stable across the versions of one resource: the identifier Samenzorg assigns it upstream.
+    Column("resource_key", String(64), nullable=False),
+    Column("action", String(8), nullable=False),             # create | update | delete
+    Column("res_type", String(64), nullable=False),
+    Column("res_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("patient_id", String(64), nullable=False),
+    Column("state", String(10), nullable=False),             # pending | delivered | dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(), nullable=False),
+    Column("next_attempt_at", DateTime(), nullable=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_expires_at", DateTime(), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("upstream_ref", Text, nullable=True),
+    Column("finished_at", DateTime(), nullable=True),
+    UniqueConstraint("idempotency_key"),
+    Index(None, "state", "next_attempt_at"),
+    Index(None, "res_type", "res_id", "id"),
 )

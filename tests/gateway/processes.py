@@ -36,9 +36,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(env: dict, cwd: Path, *args: str, deadline: float = START_DEADLINE):
-    """`samenzorg serve` on a free port; yields its base URL once /healthz answers 200."""
-    port = free_port()
+def serving(env: dict, cwd: Path, *args: str, deadline: float = START_DEADLINE, port: int | None = None):
+    """`samenzorg serve` on a free port (or `port`); yields its base URL once /healthz answers 200."""
+    port = port or free_port()
     log_path = Path(cwd) / f"server-{port}.log"
     with open(log_path, "w") as log:  # a file, not a pipe: a chatty server can never block on it
         proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--port", str(port), *args],
