@@ -1,7 +1,7 @@
 """outbox: write-back items owed to sources of record (issue 10)
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0005
 """
 from alembic import op
 import sqlalchemy as sa
