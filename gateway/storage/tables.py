@@ -273,6 +273,7 @@ oauth_assertion_jtis = Table(
     metadata,
     Column("jti_key", String(255), primary_key=True),
     Column("expires_at", DateTime(), nullable=False),
+)
 
 
 # -- Write-back outbox (issue 10, "outbox" half) --------------------------------------------
