@@ -20,9 +20,10 @@ from typing import Callable, Iterator
 from urllib.parse import urlencode
 
 import orjson
+import requests
 
 from .base import Change, Connector, Page, UpstreamId, kind
-from .pulling import UpstreamError, get_json, resolve
+from .pulling import UpstreamError, describe, get_json, resolve
 
 # Synced in this order, so what others point at is usually stored before them.
 NETWORK_TYPES = ("Organization", "Practitioner", "PractitionerRole", "Patient", "RelatedPerson", "CareTeam",
@@ -86,8 +87,8 @@ class FhirConnector(Connector):
         url = f"{self.source.base_url}/metadata"
         try:
             resp = self.session.get(url, headers={"Accept": "application/fhir+json"})
-        except Exception as exc:  # requests' errors: the page-level error the sync records
-            raise UpstreamError(f"{url}: {type(exc).__name__}") from None
+        except requests.RequestException as exc:
+            raise UpstreamError(f"{url}: {describe(exc)}") from None
         if resp.status_code >= 400:
             raise UpstreamError(f"{url}: HTTP {resp.status_code}")
         try:
@@ -179,7 +180,10 @@ class FhirConnector(Connector):
         for res_type, upstream_id in wanted:
             self._fetched.add((res_type, upstream_id))
             url = f"{self.source.base_url}/{res_type}/{upstream_id}"
-            resp = self.session.get(url, headers={"Accept": "application/fhir+json"})
+            try:
+                resp = self.session.get(url, headers={"Accept": "application/fhir+json"})
+            except requests.RequestException as exc:
+                raise UpstreamError(f"{url}: {describe(exc)}") from None
             if resp.status_code in (404, 410):
                 continue  # gone or never there upstream: the reference dangles, as it does there
             if resp.status_code >= 400:

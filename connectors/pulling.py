@@ -40,20 +40,28 @@ def _safe(url: str) -> str:
 def get_json(session: requests.Session, url: str, **kwargs) -> object:
     try:
         resp = session.get(url, **kwargs)
-    except requests.Timeout as exc:
-        raise UpstreamError(f"{_safe(url)}: timed out ({type(exc).__name__})") from None
     except requests.RequestException as exc:
-        raise UpstreamError(f"{_safe(url)}: {type(exc).__name__}") from None
+        raise UpstreamError(f"{_safe(url)}: {describe(exc)}") from None
     if resp.status_code >= 400:
         raise UpstreamError(f"{_safe(url)}: HTTP {resp.status_code}")
     return parse_json(resp.content, _safe(url))
+
+
+def describe(exc: requests.RequestException) -> str:
+    """What went wrong, without the URL's query or anything the upstream sent."""
+    text = str(exc)
+    if isinstance(exc, requests.Timeout) or "timed out" in text:
+        return "timed out" + (" (read)" if "Read timed out" in text or isinstance(exc, requests.ReadTimeout) else "")
+    if "Max retries exceeded" in text and "too many" in text:
+        return "gave up after retries (HTTP 429/5xx)"
+    return f"connection failed ({type(exc).__name__})"
 
 
 def get_bytes(session: requests.Session, url: str) -> bytes:
     try:
         resp = session.get(url)
     except requests.RequestException as exc:
-        raise UpstreamError(f"{_safe(url)}: {type(exc).__name__}") from None
+        raise UpstreamError(f"{_safe(url)}: {describe(exc)}") from None
     if resp.status_code >= 400:
         raise UpstreamError(f"{_safe(url)}: HTTP {resp.status_code}")
     return resp.content

@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 
+from connectors.config import ConfigError
+
 from .config import Settings
 from .errors import FhirError
 
@@ -52,10 +54,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--client-id", default="samenzorg-dev", help="the app the token is for (azp)")
     p.set_defaults(func=_token)
 
+    from .sync_cli import add_commands as add_sync_commands
+
+    add_sync_commands(sub)
+
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     try:
         return args.func(settings, args) or 0
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except FhirError as error:
         for issue in error.issues:
             print(f"error: {issue.diagnostics}" + (f" ({', '.join(issue.expression)})" if issue.expression else ""),

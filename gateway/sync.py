@@ -62,9 +62,10 @@ class Summary:
         return text + (f"; stopped: {self.error}" if self.error else "")
 
 
-def event(name: str, **fields) -> None:
+def event(name: str, level: int = logging.INFO, **fields) -> None:
     """One JSON line per event; never a token, never a resource body."""
-    log.info(orjson.dumps({"event": name, **fields}, default=str).decode())
+    if log.isEnabledFor(level):
+        log.log(level, orjson.dumps({"event": name, **fields}, default=str).decode())
 
 
 def worker_id() -> str:
@@ -125,7 +126,7 @@ def run_sync(engine, source: Source, *, full: bool = False, owner: str | None = 
                     raise LeaseLost(f"source '{source.name}' was taken over by another worker")
             summary.counts.add(counts)
             summary.pages += 1
-            event("sync.page", source=source.name, page=summary.pages, **counts.as_dict())
+            event("sync.page", source=source.name, page=summary.pages, level=logging.DEBUG, **counts.as_dict())
             if progress:
                 progress(page, summary)
     except (UpstreamError, requests.RequestException, LeaseLost) as exc:
@@ -139,7 +140,7 @@ def run_sync(engine, source: Source, *, full: bool = False, owner: str | None = 
     summary.seconds = time.perf_counter() - started
     if summary.error:
         release(engine, source.name, owner, last_error=summary.error, last_summary=_json(summary))
-        event("sync.stopped", source=source.name, error=summary.error, **summary.as_dict())
+        event("sync.stopped", source=source.name, **summary.as_dict())
     else:
         release(engine, source.name, owner, running=False, last_success=fhirtime.now(), last_error=None,
                 last_summary=_json(summary))
