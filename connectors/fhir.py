@@ -61,7 +61,13 @@ class FhirConnector(Connector):
                 raise UpstreamError(f"{res_type}: the upstream answered something other than a Bundle")
             history = state["modes"][res_type] == "history"
             changes, fetched = self._changes(bundle, res_type, history)
-            changes += self._referenced(changes)
+            # Seen in this run (stored or quarantined): never fetched again by reference.
+            self._fetched |= {(c.identity.res_type, c.identity.upstream_id) for c in changes}
+            found, rounds = self._referenced(changes), 1
+            while found and rounds < 3:  # a PractitionerRole fetched for a CareTeam names its Practitioner
+                changes += found
+                found, rounds = self._referenced(found), rounds + 1
+            changes += found
             link = next((l.get("url") for l in bundle.get("link") or [] if l.get("relation") == "next"), None)
             if link:
                 state["next"] = resolve(self.source.base_url, link)
