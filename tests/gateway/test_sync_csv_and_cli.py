@@ -151,3 +151,13 @@ def _patient_upstream_id(source, client_id):
             if change.identity.upstream_id == client_id:
                 return next(r["id"] for r in change.resources if r["resourceType"] == "Patient")
     raise AssertionError(client_id)
+
+
+def test_the_readme_example_sources_are_a_valid_config():
+    import re
+
+    readme = (CSV.parents[1] / "README.md").read_text()
+    block = re.search(r"```toml\n(.*?)```", readme[readme.index("## Connectors"):], re.S).group(1)
+    config = parse_config(tomllib.loads(block))
+    assert {s.kind for s in config.sources.values()} == {"fhir", "network-json", "csv"}
+    assert config.source("ecd-oost").auth.client_secret_env == "ECD_OOST_SECRET"
