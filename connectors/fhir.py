@@ -66,8 +66,10 @@ class FhirConnector(Connector):
             found, rounds = self._referenced(changes), 1
             while found and rounds < 3:  # a PractitionerRole fetched for a CareTeam names its Practitioner
                 changes += found
+            fetched += len(changes) - fetched  # what was fetched by reference counts as read too
                 found, rounds = self._referenced(found), rounds + 1
             changes += found
+            fetched += len(changes) - fetched  # what was fetched by reference counts as read too
             link = next((l.get("url") for l in bundle.get("link") or [] if l.get("relation") == "next"), None)
             if link:
                 state["next"] = resolve(self.source.base_url, link)

@@ -36,6 +36,7 @@ class FakeEcd:
     fhir_target: str | None = None                       # proxied under /fhir
     faults: list[Fault] = field(default_factory=list)
     seen: list[tuple[float, str]] = field(default_factory=list)
+    tokens_issued: int = 0
 
     def requests_to(self, part: str) -> list[tuple[float, str]]:
         return [s for s in self.seen if part in s[1]]
@@ -57,6 +58,21 @@ class FakeEcd:
                         return Response(f.body or b"{}", status=f.status or 200, headers=headers,
                                         content_type="application/json")
             return None
+
+        @app.get("/echo")
+        def echo():
+            return {"authorization": request.headers.get("Authorization"),
+                    "user_agent": request.headers.get("User-Agent")}
+
+        @app.post("/oauth/token")
+        def token():
+            self.tokens_issued += 1
+            auth = request.authorization
+            if not auth or (auth.username, auth.password) != ("samenzorg", "s3cret-from-env"):
+                return {"error": "invalid_client"}, 401
+            if request.form.get("grant_type") != "client_credentials":
+                return {"error": "unsupported_grant_type"}, 400
+            return {"access_token": f"issued-{self.tokens_issued}", "token_type": "Bearer", "expires_in": 3600}
 
         @app.get("/networks")
         def networks():
