@@ -60,16 +60,15 @@ class FhirConnector(Connector):
             if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
                 raise UpstreamError(f"{res_type}: the upstream answered something other than a Bundle")
             history = state["modes"][res_type] == "history"
-            changes, fetched = self._changes(bundle, res_type, history)
+            changes = self._changes(bundle, res_type, history)
             # Seen in this run (stored or quarantined): never fetched again by reference.
             self._fetched |= {(c.identity.res_type, c.identity.upstream_id) for c in changes}
             found, rounds = self._referenced(changes), 1
             while found and rounds < 3:  # a PractitionerRole fetched for a CareTeam names its Practitioner
                 changes += found
-            fetched += len(changes) - fetched  # what was fetched by reference counts as read too
                 found, rounds = self._referenced(found), rounds + 1
             changes += found
-            fetched += len(changes) - fetched  # what was fetched by reference counts as read too
+            fetched = len(changes)  # what was fetched by reference counts as read too
             link = next((l.get("url") for l in bundle.get("link") or [] if l.get("relation") == "next"), None)
             if link:
                 state["next"] = resolve(self.source.base_url, link)
@@ -118,7 +117,7 @@ class FhirConnector(Connector):
         query += [("_lastUpdated", f"ge{since}")] if since else []
         return f"{base}/{res_type}?{urlencode(query)}"
 
-    def _changes(self, bundle: dict, res_type: str, history: bool) -> tuple[list[Change], int]:
+    def _changes(self, bundle: dict, res_type: str, history: bool) -> list[Change]:
         changes: list[Change] = []
         seen: set[str] = set()
         entries = bundle.get("entry") or []
@@ -148,7 +147,7 @@ class FhirConnector(Connector):
                 continue  # history: an older version of one already in this page
             seen.add(change.identity.upstream_id)
             changes.append(change)
-        return changes, len(changes)
+        return changes
 
     def change_for(self, resource: dict) -> Change:
         """One upstream resource as a Change: references to the source made relative, so the sync

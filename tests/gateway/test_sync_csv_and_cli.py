@@ -1,5 +1,4 @@
 """csv exports (over HTTP and from a folder), and the sources / sync / quarantine commands."""
-import json
 import os
 import tomllib
 from pathlib import Path

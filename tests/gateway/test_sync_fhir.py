@@ -2,7 +2,7 @@
 import pytest
 import requests
 from pull_upstreams import Fault, fake_ecd
-from sync_helpers import (NETWORK_TYPES, engine_for, local_counts, quarantined, samenzorg_upstream, source_for,
+from sync_helpers import (engine_for, local_counts, quarantined, samenzorg_upstream, source_for,
                           state, sync, upstream_counts)
 
 
