@@ -177,3 +177,22 @@ def test_a_page_that_fails_mid_sync_stops_the_run_and_the_next_run_resumes_after
         row = state(engine, source.name)
         assert not row.running and row.last_error is None
         reconcile(engine, source, {d["id"] for d in docs}, docs)
+
+
+def test_the_log_has_one_json_line_per_event_and_never_a_token_or_a_record(engine, caplog):
+    import logging
+
+    docs = documents()
+    with fake_ecd(networks=[{"id": d["id"], "network": d} for d in docs],
+                  faults=[Fault("cursor=4", times=10, status=500)]) as ecd:
+        source = source_for("ecd-west", "network-json", base_url=ecd.base, retries=0, options={"page_size": 2},
+                            auth={"type": "bearer", "token_env": "UPSTREAM_TOKEN"})
+        with caplog.at_level(logging.DEBUG, logger="samenzorg.sync"):
+            summary = sync(engine, source, token="geheim-token-123")
+    assert summary.error
+    lines = [r.getMessage() for r in caplog.records if r.name == "samenzorg.sync"]
+    events = [json.loads(line)["event"] for line in lines]
+    assert events == ["sync.start", "sync.page", "sync.page", "sync.stopped"]
+    everything = "\n".join(r.getMessage() for r in caplog.records)
+    assert "geheim-token-123" not in everything
+    assert "Hendriks" not in everything and "999993653" not in everything  # a client's name and BSN
