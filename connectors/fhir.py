@@ -72,6 +72,8 @@ class FhirConnector(Connector):
             link = next((l.get("url") for l in bundle.get("link") or [] if l.get("relation") == "next"), None)
             if link:
                 state["next"] = resolve(self.source.base_url, link)
+                if state["next"] == url:
+                    raise UpstreamError(f"{res_type}: the upstream's next link points at the same page")
             else:
                 state["pending"].pop(0)
                 state["next"] = None

@@ -99,9 +99,12 @@ class NetworkJsonConnector(Connector):
             next_cursor = body.get("cursor")
             if next_cursor is not None and not isinstance(next_cursor, str):
                 raise UpstreamError(f"{self.source.base_url}{self.list_path}: the cursor is not a string")
+            more = bool(body.get("more")) and bool(body["items"])
+            if more and next_cursor in (None, cursor):
+                raise UpstreamError(f"{self.source.base_url}{self.list_path}: more items, but the cursor did not move")
             cursor = next_cursor or cursor
             yield Page(changes, cursor, len(changes))
-            if not body.get("more") or not body["items"]:
+            if not more:
                 return
 
     def _pull_folder(self, cursor: str | None) -> Iterator[Page]:
