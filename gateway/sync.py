@@ -69,7 +69,23 @@ def event(name: str, level: int = logging.INFO, **fields) -> None:
 
 
 def worker_id() -> str:
-    return f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _dead_here(owner: str | None) -> bool:
+    """Whether a lease holder ran on this machine and its process is gone (killed, crashed): then its
+    lease need not be waited out. Holders on other machines lapse by time only."""
+    host, _, rest = (owner or "").partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname()[:40] or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def ensure_state(conn, names) -> None:
@@ -85,7 +101,10 @@ def claim(engine, name: str, owner: str) -> bool:
     with engine.connect().execution_options(write=True) as conn, conn.begin():
         ensure_state(conn, [name])
         s = sync_state
+        holder = conn.execute(select(s.c.lease_owner).where(s.c.source == name)).scalar()
         free = or_(s.c.lease_until.is_(None), s.c.lease_until < now, s.c.lease_owner == owner)
+        if _dead_here(holder):
+            free = or_(free, s.c.lease_owner == holder)
         taken = conn.execute(update(s).where(s.c.source == name, free)
                              .values(lease_owner=owner, lease_until=now + LEASE)).rowcount
     return taken == 1

@@ -196,3 +196,39 @@ def test_the_log_has_one_json_line_per_event_and_never_a_token_or_a_record(engin
     everything = "\n".join(r.getMessage() for r in caplog.records)
     assert "geheim-token-123" not in everything
     assert "Hendriks" not in everything and "999993653" not in everything  # a client's name and BSN
+
+
+def test_a_sync_process_killed_mid_run_is_resumed_from_its_last_stored_page(engine, settings, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    docs = documents()
+    with fake_ecd(networks=[{"id": d["id"], "network": d} for d in docs],
+                  faults=[Fault("cursor=4", times=1, hang=60)]) as ecd:
+        config = tmp_path / "samenzorg.toml"
+        config.write_text(f'[sources.ecd-west]\nkind = "network-json"\nbase_url = "{ecd.base}"\n'
+                          f'options = {{ page_size = 2 }}\ntimeout = {{ connect = 5, read = 120 }}\n')
+        env = {**os.environ, "SAMENZORG_DATABASE_URL": settings.database_url, "SAMENZORG_CONFIG": str(config),
+               "SAMENZORG_VAR_DIR": str(tmp_path / "var"), "SAMENZORG_LOG_LEVEL": "WARNING"}
+        proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "sync", "ecd-west", "--quiet"], env=env,
+                                cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 120
+            while not (ecd.requests_to("cursor=4") and (state(engine, "ecd-west") or object).cursor == "4"):
+                assert proc.poll() is None and time.monotonic() < deadline, "the sync never reached page three"
+                time.sleep(0.1)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+        killed = state(engine, "ecd-west")
+        assert killed.running and killed.lease_owner  # it died holding the lease, two pages stored
+        assert local_counts(engine, "urn:samenzorg:source:ecd-west") == expected(docs[:4])
+
+        ecd.seen.clear()
+        source = source_for("ecd-west", "network-json", base_url=ecd.base, options={"page_size": 2})
+        resumed = sync(engine, source)  # on this machine a dead holder's lease need not be waited out
+        assert resumed.error is None and resumed.counts.fetched == 2
+        assert "cursor=4" in ecd.seen[0][1]
+        reconcile(engine, source, {d["id"] for d in docs}, docs)
