@@ -116,9 +116,10 @@ def test_a_next_link_to_another_host_is_refused_and_what_came_before_is_kept(ups
 
 def test_without_history_it_searches_by_last_updated_and_fetches_the_people_a_care_team_names(upstream, engine):
     base, token = upstream
-    with fake_ecd(fhir_target=base) as ecd:
+    no_history = Fault("/fhir/metadata", times=2, rewrite=('{"code":"history-type"},', ""))
+    with fake_ecd(fhir_target=base, faults=[no_history]) as ecd:  # an upstream that does not offer history
         source = source_for("ecd-oost", "fhir", base_url=f"{ecd.base}/fhir", token=token,
-                            options={"types": ["CareTeam", "CarePlan"], "history": "never"})
+                            options={"types": ["CareTeam", "CarePlan"]})
         first = sync(engine, source, token=token)
         assert first.error is None
         assert not any("_history" in path for _, path in ecd.seen)
