@@ -143,7 +143,8 @@ def _store_resource(conn, repo: Repository, source: Source, res_type: str, upstr
         raise Refused(f"{res_type} is not a type a source may deliver")
     meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
     up_updated, up_version = _parse(meta.get("lastUpdated")), meta.get("versionId")
-    if _older_than_stored(conn, source.name, res_type, upstream_id, up_updated, up_version):
+    known = _record(conn, source.name, res_type, upstream_id)
+    if _older(known, up_updated, up_version):
         return "unchanged"
     lid = local_id(source.name, res_type, upstream_id)
     body = _localised(resource, source, res_type, upstream_id, lid)
@@ -155,7 +156,8 @@ def _store_resource(conn, repo: Repository, source: Source, res_type: str, upstr
         if holder != source.uri:
             raise Refused(f"{res_type}/{lid} holds a resource this source did not write; it is left alone")
     _, outcome = repo.update(res_type, lid, body)
-    _remember(conn, source.name, res_type, upstream_id, lid, up_updated, up_version, deleted=False)
+    _remember(conn, source.name, res_type, upstream_id, lid, up_updated, up_version, deleted=False,
+              exists=known is not None)
     return outcome
 
 
@@ -172,10 +174,18 @@ def _delete_resource(conn, repo: Repository, source: Source, res_type: str, upst
     return repo.delete(res_type, lid) is not None
 
 
-def _older_than_stored(conn, source_name, res_type, upstream_id, updated, version) -> bool:
+def _record(conn, source_name, res_type, upstream_id):
     r = sync_records
-    row = conn.execute(select(r.c.upstream_updated, r.c.upstream_version).where(
+    return conn.execute(select(r.c.upstream_updated, r.c.upstream_version).where(
         r.c.source == source_name, r.c.res_type == res_type, r.c.upstream_id == upstream_id)).first()
+
+
+def _older_than_stored(conn, source_name, res_type, upstream_id, updated, version) -> bool:
+    return _older(_record(conn, source_name, res_type, upstream_id), updated, version)
+
+
+def _older(row, updated, version) -> bool:
+    """Whether an incoming upstream version is older than the one stored (by lastUpdated, then versionId)."""
     if row is None or row.upstream_updated is None or updated is None:
         return False
     if updated != row.upstream_updated:
@@ -184,11 +194,12 @@ def _older_than_stored(conn, source_name, res_type, upstream_id, updated, versio
                 and int(version) < int(row.upstream_version))
 
 
-def _remember(conn, source_name, res_type, upstream_id, lid, updated, version, *, deleted: bool) -> None:
+def _remember(conn, source_name, res_type, upstream_id, lid, updated, version, *, deleted: bool,
+              exists: bool = True) -> None:
     r = sync_records
     key = and_(r.c.source == source_name, r.c.res_type == res_type, r.c.upstream_id == upstream_id)
     values = {"local_id": lid, "upstream_updated": updated, "upstream_version": version, "deleted": deleted}
-    if not conn.execute(update(r).where(key).values(**values)).rowcount:
+    if not exists or not conn.execute(update(r).where(key).values(**values)).rowcount:
         conn.execute(insert(r).values(source=source_name, res_type=res_type, upstream_id=upstream_id, **values))
 
 
