@@ -36,6 +36,7 @@ class Change:
     deleted: bool = False
     raw: str = ""
     error: str | None = None
+    updated: str | None = None  # a deletion's upstream time, so an older version seen later cannot revive it
 
 
 @dataclass

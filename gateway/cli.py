@@ -60,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
 
     add_outbox_commands(sub)  # outbox list|retry|drop|flush, worker
 
+    from .sync_cli import add_commands as add_sync_commands
+
+    add_sync_commands(sub)
+
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     from .oauth.admin import AdminError

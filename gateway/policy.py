@@ -279,6 +279,13 @@ class Policy:
             return
         if res_type == "AuditEvent":
             raise Forbidden("Only system clients record AuditEvents.")
+        # What a record system (a configured source) delivered is its to change: portal users add their
+        # own resources beside it, so a sync never overwrites a family's writing and the reverse.
+        if _from_source(current):
+            raise Forbidden("This resource comes from the care organisation's record system; change it there.")
+        if _from_source(resource):
+            raise Forbidden("Only a sync from a configured source may mark a resource as coming from it "
+                            "(meta.source).")
         subjects = {patient_of(r) for r in (resource, current) if r is not None}
         role = self.access.role
         if res_type == "Consent":
@@ -470,3 +477,11 @@ def _referenced_from(res_type: str, patient_ids: tuple[str, ...]):
     role_rids = select(resources.c.rid).where(resources.c.res_type == "PractitionerRole",
                                               resources.c.res_id.in_(targets(record, "PractitionerRole")))
     return resources.c.res_id.in_(union(targets(record, res_type), targets(role_rids, res_type)))
+
+
+SOURCE_URI_PREFIX = "urn:samenzorg:source:"  # connectors.config.Source.uri
+
+
+def _from_source(resource: dict | None) -> bool:
+    source = ((resource or {}).get("meta") or {}).get("source")
+    return isinstance(source, str) and source.startswith(SOURCE_URI_PREFIX)

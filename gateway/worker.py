@@ -1,7 +1,7 @@
 """`samenzorg worker`: a loop of jobs — delivering the outbox, and syncing sources whose schedule is due.
 
-Jobs are a list of (name, callable) so wiring another job (the sync schedule,
-`gateway.sync.sync_due`) is one line in `default_jobs`. Each pass runs every job once; when a
+Jobs are a list of (name, callable): delivering the outbox (`gateway.outbox`) and the sync
+schedule (`gateway.sync.sync_due`). Each pass runs every job once; when a
 pass found nothing to do the worker sleeps `idle` seconds (woken early by SIGTERM/SIGINT, after
 which it finishes the job it is in and stops). Any number of workers may run on PostgreSQL; on
 SQLite run one.
@@ -30,9 +30,10 @@ def default_jobs(settings: Settings, engine, config: Config, *, policy: RetryPol
     deliverer = Deliverer(engine, config, policy, owner, batch=batch, concurrency=concurrency)
     log.info(orjson.dumps({"event": "worker.started", "worker": deliverer.owner, "lease_seconds": deliverer.lease,
                            "sources": sorted(config.sources)}).decode())
-    jobs: list[Job] = [("outbox", deliverer.run_once)]
-    # At merge: jobs.append(("sync", lambda: sync_due(engine, settings, config)))
-    return jobs
+    from .sync import sync_due
+
+    return [("outbox", deliverer.run_once),
+            ("sync", lambda: sync_due(engine, settings, config, owner=deliverer.owner))]
 
 
 def busy(result: object) -> bool:

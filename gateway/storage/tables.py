@@ -308,3 +308,65 @@ outbox = Table(
     Index(None, "state", "next_attempt_at"),
     Index(None, "res_type", "res_id", "id"),
 )
+
+
+# --- Connectors: pull/sync (issue 10) -------------------------------------------------------------
+# Per source: where the last stored page left off, the last run's outcome, and a lease so that of
+# several workers only one syncs a source at a time.
+sync_state = Table(
+    "sync_state",
+    metadata,
+    Column("source", String(63), primary_key=True),
+    Column("cursor", Text, nullable=True),           # the connector's own, opaque; None: from the start
+    Column("running", Boolean, nullable=False, default=False),  # a run stopped mid-way resumes from cursor
+    Column("last_started", DateTime(), nullable=True),
+    Column("last_success", DateTime(), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("last_summary", Text, nullable=True),     # JSON: fetched, created, updated, ... seconds
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", DateTime(), nullable=True),
+)
+
+# What each upstream resource became here: the local id (derived from the upstream identity, so a
+# re-sync finds it), and the upstream version last applied, so an older version never overwrites a
+# newer one (history pages come newest first).
+sync_records = Table(
+    "sync_records",
+    metadata,
+    Column("source", String(63), nullable=False),
+    Column("res_type", String(64), nullable=False),
+    Column("upstream_id", String(255), nullable=False),
+    Column("local_id", String(64), nullable=False),
+    Column("upstream_updated", DateTime(), nullable=True),
+    Column("upstream_version", String(64), nullable=True),
+    Column("deleted", Boolean, nullable=False, default=False),
+    UniqueConstraint("source", "res_type", "upstream_id"),
+)
+
+# Which upstream record (a FHIR resource, a network document, a csv client) produced which
+# resources: a record that no longer lists a resource deletes it, unless another record still does.
+sync_links = Table(
+    "sync_links",
+    metadata,
+    Column("source", String(63), nullable=False),
+    Column("record", String(255), nullable=False),
+    Column("res_type", String(64), nullable=False),
+    Column("upstream_id", String(255), nullable=False),
+    UniqueConstraint("source", "record", "res_type", "upstream_id"),
+    Index(None, "source", "res_type", "upstream_id"),
+)
+
+# Upstream records that could not be stored: the raw record and why; one row per record (a record
+# that fails again replaces its row, one that succeeds later removes it).
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("qid", Serial, primary_key=True, autoincrement=True),
+    Column("source", String(63), nullable=False),
+    Column("record", String(255), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("received", DateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False, default=1),
+    UniqueConstraint("source", "record"),
+)
