@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import and_, bindparam, delete, false, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, fhirtime
+from . import audit, audit_store, fhirtime
 from .access import Access
 from .consent_cache import ConsentCache
 from .consent_sql import fact_rows, referrers
@@ -418,10 +418,7 @@ class Repository:
         """Write the pending AuditEvents in the current transaction of this repository's connection, or
         of `into` (another request's connection committing several requests' records at once)."""
         pending, self.audits = self.audits, []
-        writer = self if into is None else Repository(into)
-        for d in pending:
-            event = audit.audit_event(self.access.fhir_user, self.access.client_id, d)
-            writer._write("AuditEvent", str(uuid.uuid4()), event, "POST", None)
+        audit_store.write(self.conn if into is None else into, self.access.fhir_user, self.access.client_id, pending)
 
     def _write(self, res_type: str, res_id: str, resource: dict | None, method: str, current) -> Stored:
         if res_type not in SERVED:
