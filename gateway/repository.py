@@ -26,6 +26,7 @@ from .resource_types import SERVED, SERVED_TYPES
 from .scopes import CREATE, DELETE, READ, SEARCH, UPDATE
 from .search import index_rows, match, search_bundle
 from .search.everything import Everything, everything_bundle
+from .search.match_many import match_many
 from .search.paging import Cursor
 from .storage.tables import INDEX_TABLES, history_compartment, resource_history, resources, server_state
 
@@ -237,6 +238,13 @@ class Repository:
     def match(self, res_type: str, params: list[tuple[str, str]], limit: int = 2) -> list[str]:
         self.access.require(SEARCH, res_type)
         return match(self.conn, res_type, params, restrict=self.clause, limit=limit)
+
+    def match_many(self, res_type: str, queries: list[list[tuple[str, str]]], limit: int = 2) -> dict[int, list[str]]:
+        """`match` for many criteria at once, for those of the one shape it batches (identifiers);
+        nothing when the caller may not search the type (each `match` then refuses in its turn)."""
+        if not self.access.allows(SEARCH, res_type):
+            return {}
+        return match_many(self.conn, res_type, queries, restrict=self.clause, limit=limit)
 
     @_records_refusal
     def search(self, res_type: str | None, params: list[tuple[str, str]], **kwargs) -> bytes:
