@@ -41,8 +41,41 @@ def _consent_cache(app, on: bool) -> None:
         cache.state = lambda conn, rp, patient_of, now: consent_cache.load(conn, rp, patient_of, now)
 
 
+_AUDIT_WRITE = None
+
+
+def _audit_store(app, on: bool) -> None:
+    # Off: each audit record written as any resource is (a statement per table, rows extracted), as before.
+    import uuid
+
+    from gateway import audit, audit_store
+    from gateway.repository import Repository
+
+    global _AUDIT_WRITE
+    _AUDIT_WRITE = _AUDIT_WRITE or audit_store.write
+
+    def one_by_one(conn, fhir_user, client_id, disclosures):
+        writer = Repository(conn)
+        for d in disclosures:
+            writer._write("AuditEvent", str(uuid.uuid4()), audit.audit_event(fhir_user, client_id, d), "POST", None)
+
+    audit_store.write = _AUDIT_WRITE if on else one_by_one
+
+
+_MATCH_MANY = None
+
+
+def _match_many(app, on: bool) -> None:
+    # Off: a transaction matches each conditional entry with its own statement, as before.
+    from gateway.repository import Repository
+
+    global _MATCH_MANY
+    _MATCH_MANY = _MATCH_MANY or Repository.match_many
+    Repository.match_many = _MATCH_MANY if on else (lambda self, res_type, queries, limit=2: {})
+
+
 # Changes that can be switched off in a running app, to compare old and new code paths in one run.
-TOGGLES = {"consent-cache": _consent_cache}
+TOGGLES = {"consent-cache": _consent_cache, "audit-store": _audit_store, "match-many": _match_many}
 
 
 def parse_args(argv):

@@ -37,7 +37,7 @@ class Disclosure:
     detail: str | None = None
 
 
-def audit_event(fhir_user: str, client_id: str | None, d: Disclosure) -> dict:
+def audit_event(fhir_user: str, client_id: str | None, d: Disclosure, *, recorded: str | None = None) -> dict:
     agents = [{"type": {"coding": [{"system": _DCM, "code": "110153", "display": "Source Role ID"}]},
                "who": {"reference": fhir_user}, "requestor": True}]
     if client_id:
@@ -64,7 +64,7 @@ def audit_event(fhir_user: str, client_id: str | None, d: Disclosure) -> dict:
         "type": _REST,
         "subtype": [{"system": _INTERACTION, "code": d.interaction}],
         "action": _ACTIONS.get(d.interaction, "E"),
-        "recorded": fhirtime.instant(fhirtime.now()),
+        "recorded": recorded or fhirtime.instant(fhirtime.now()),
         "outcome": d.outcome,
         "agent": agents,
         "source": {"observer": {"display": "Samenzorg gateway"},

@@ -184,17 +184,26 @@ class Policy:
         return consent.AccessRequest(actor=self.access.fhir_user, action=action, patient=self.carer_patient,
                                      now=self.now, actor_roles=consent.roles_of(self.related_person))
 
+    def _kept(self) -> bool:
+        """Whether `consents` are the stored ones the kept state was read and compiled from (not
+        replaced, e.g. by a proposed Consent in $access-preview, nor emptied by a mismatch)."""
+        return self.consents is self._carer_state.consents
+
     @cached_property
     def consent_filter(self) -> consent.Expr:
         if not self.carer_patient:
             return consent.FALSE
+        if not self._kept():
+            return consent.filter_of(consent.readings(self.consents, self.request()))
         return self._carer_state.consent_filter(self.request())
 
     def decide(self, resource: dict, action=consent.ACCESS) -> consent.Decision:
         if not self.carer_patient:
             return consent.decide([], self.request(action), resource)
         request = self.request(action)
-        return consent.decide_read(self._carer_state.readings(request), request, resource)
+        readings = (self._carer_state.readings(request) if self._kept()
+                    else consent.readings(self.consents, request))
+        return consent.decide_read(readings, request, resource)
 
     # -- reads --------------------------------------------------------------------
     def restrict(self, res_type: str):

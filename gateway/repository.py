@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import and_, bindparam, delete, false, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, fhirtime
+from . import audit, audit_store, fhirtime
 from .access import Access
 from .consent_cache import ConsentCache
 from .consent_sql import fact_rows, referrers
@@ -26,6 +26,7 @@ from .resource_types import SERVED, SERVED_TYPES
 from .scopes import CREATE, DELETE, READ, SEARCH, UPDATE
 from .search import index_rows, match, search_bundle
 from .search.everything import Everything, everything_bundle
+from .search.match_many import match_many
 from .search.paging import Cursor
 from .storage.tables import INDEX_TABLES, history_compartment, resource_history, resources, server_state
 
@@ -241,6 +242,13 @@ class Repository:
         self.access.require(SEARCH, res_type)
         return match(self.conn, res_type, params, restrict=self.clause, limit=limit)
 
+    def match_many(self, res_type: str, queries: list[list[tuple[str, str]]], limit: int = 2) -> dict[int, list[str]]:
+        """`match` for many criteria at once, for those of the one shape it batches (identifiers);
+        nothing when the caller may not search the type (each `match` then refuses in its turn)."""
+        if not self.access.allows(SEARCH, res_type):
+            return {}
+        return match_many(self.conn, res_type, queries, restrict=self.clause, limit=limit)
+
     @_records_refusal
     def search(self, res_type: str | None, params: list[tuple[str, str]], **kwargs) -> bytes:
         if res_type is not None:
@@ -428,10 +436,7 @@ class Repository:
         """Write the pending AuditEvents in the current transaction of this repository's connection, or
         of `into` (another request's connection committing several requests' records at once)."""
         pending, self.audits = self.audits, []
-        writer = self if into is None else Repository(into)
-        for d in pending:
-            event = audit.audit_event(self.access.fhir_user, self.access.client_id, d)
-            writer._write("AuditEvent", str(uuid.uuid4()), event, "POST", None)
+        audit_store.write(self.conn if into is None else into, self.access.fhir_user, self.access.client_id, pending)
 
     def _write(self, res_type: str, res_id: str, resource: dict | None, method: str, current) -> Stored:
         if res_type not in SERVED:

@@ -212,6 +212,7 @@ def _assign_ids(ctx: Context, entries: list[dict], subs: list[FhirRequest]) -> d
     """
     ids: dict[str, str] = {}
     targets: dict[tuple, str] = {}  # (type, criteria as a set) -> the id the first such entry got
+    matched = _match_identifiers(ctx, subs)
     for i, (entry, sub) in enumerate(zip(entries, subs)):
         full_url = entry.get("fullUrl")
         rtype = sub.path.split("/")[0]
@@ -220,7 +221,7 @@ def _assign_ids(ctx: Context, entries: list[dict], subs: list[FhirRequest]) -> d
             if sub.header("if-none-exist"):
                 _, query = split_url("?" + sub.header("if-none-exist").lstrip("?"))
                 key = _criteria_key(rtype, query)
-                target = targets.get(key) or _match_one(ctx, i, rtype, query, "ifNoneExist")
+                target = targets.get(key) or _match_one(ctx, i, rtype, query, "ifNoneExist", matched)
                 if target is None:
                     targets[key] = target = str(uuid.uuid4())
                     sub.params = {"assigned_id": target}  # the create uses the id references now point at
@@ -236,7 +237,7 @@ def _assign_ids(ctx: Context, entries: list[dict], subs: list[FhirRequest]) -> d
         elif sub.method == "PUT" and "/" not in sub.path and rtype in SERVED:
             key = _criteria_key(rtype, sub.query)
             body_id = sub.body.get("id") if isinstance(sub.body, dict) else None
-            target = targets.get(key) or _match_one(ctx, i, rtype, sub.query, "The conditional update") \
+            target = targets.get(key) or _match_one(ctx, i, rtype, sub.query, "The conditional update", matched) \
                 or (body_id if isinstance(body_id, str) else None) or str(uuid.uuid4())
             targets[key] = target
             sub.path, sub.query = f"{rtype}/{target}", []
@@ -254,8 +255,38 @@ def _criteria_key(rtype: str, query: list) -> tuple:
     return rtype, tuple(sorted(set(query)))
 
 
-def _match_one(ctx: Context, index: int, rtype: str, query: list, what: str) -> str | None:
-    found = _with_index(index, lambda: ctx.repo.match(rtype, query))
+def _conditions(subs: list[FhirRequest]):
+    """(index, type, criteria) of every entry `_assign_ids` will match."""
+    for i, sub in enumerate(subs):
+        rtype = sub.path.split("/")[0]
+        if "/" in sub.path or rtype not in SERVED:
+            continue
+        if sub.method == "POST" and sub.header("if-none-exist"):
+            yield i, rtype, split_url("?" + sub.header("if-none-exist").lstrip("?"))[1]
+        elif sub.method == "PUT":
+            yield i, rtype, sub.query
+
+
+def _match_identifiers(ctx: Context, subs: list[FhirRequest]) -> dict[int, list[str]]:
+    """The matches of every identifier-keyed condition, one statement per type (an imported network
+    is a transaction of such conditional updates); entry index -> ids. Read before any write, as
+    each entry's own match is; other shapes are matched entry by entry."""
+    per_type: dict[str, list[tuple[int, list]]] = {}
+    for i, rtype, query in _conditions(subs):
+        per_type.setdefault(rtype, []).append((i, query))
+    out: dict[int, list[str]] = {}
+    for rtype, items in per_type.items():
+        found = ctx.repo.match_many(rtype, [query for _, query in items])
+        out.update({items[k][0]: ids for k, ids in found.items()})
+    return out
+
+
+def _match_one(ctx: Context, index: int, rtype: str, query: list, what: str,
+               matched: dict[int, list[str]] | None = None) -> str | None:
+    if matched is not None and index in matched:
+        found = matched[index]
+    else:
+        found = _with_index(index, lambda: ctx.repo.match(rtype, query))
     if len(found) > 1:
         raise _entry_error(index, PreconditionFailed(f"{what} matched {len(found)} {rtype} resources."))
     return found[0] if found else None

@@ -1,0 +1,91 @@
+"""The audit store writes an AuditEvent's rows without extracting them: they must be the rows the
+generic extraction would have written, and the stored record must be a whole AuditEvent."""
+from collections import Counter
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from gateway import audit, audit_store
+from gateway.consent_sql import fact_rows
+from gateway.repository import Repository
+from gateway.search import index_rows
+from gateway.storage.db import make_engine
+from gateway.storage.tables import INDEX_TABLES, history_compartment, resource_history, resources
+
+_IDS = st.from_regex(r"[A-Za-z0-9\-.]{1,8}", fullmatch=True)
+_TYPES = st.sampled_from(["Patient", "CarePlan", "Communication", "Consent", "RelatedPerson", "Goal", "Practitioner"])
+_REFS = st.one_of(st.builds(lambda t, i: f"{t}/{i}", _TYPES, _IDS),
+                  st.builds(lambda t, i: f"{t}/{i}/_history/2", _TYPES, _IDS),
+                  st.sampled_from(["https://elders.example/fhir/Patient/9", "urn:uuid:0d9a", "#contained"]))
+_USERS = st.one_of(st.builds(lambda t, i: f"{t}/{i}",
+                             st.sampled_from(["RelatedPerson", "Practitioner", "Patient", "PractitionerRole"]), _IDS))
+
+
+def _canon(rows: dict) -> dict:
+    return {kind: Counter(tuple(sorted(r.items())) for r in part) for kind, part in rows.items() if part}
+
+
+def _generic(event: dict) -> dict:
+    rows, facts = index_rows(event), fact_rows(event)
+    return _canon({kind: rows.get(kind, []) + facts.get(kind, []) for kind in rows})
+
+
+_DISCLOSURES = st.builds(
+    audit.Disclosure,
+    st.sampled_from(["read", "vread", "search-type", "history-type", "create", "update", "delete", "operation"]),
+    st.sampled_from([audit.SUCCESS, audit.REFUSED]),
+    st.lists(st.builds(lambda i: f"Patient/{i}", _IDS), max_size=2),
+    st.lists(_REFS, max_size=4),
+    st.lists(st.builds(lambda i: f"Consent/{i}", _IDS), max_size=2),
+    st.one_of(st.none(), st.just("subject=Patient/1&_count=20")),
+    st.one_of(st.none(), st.just("not found, or not permitted for this caller")),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_USERS, st.one_of(st.none(), st.just("familieportaal")), _DISCLOSURES)
+def test_the_rows_of_an_audit_record_are_those_the_generic_extraction_finds(user, client_id, d):
+    event = {"id": "a", **audit.audit_event(user, client_id, d)}
+    assert _canon(audit_store.index_rows_of(event)) == _generic(event)
+
+
+def test_a_stored_audit_record_is_a_whole_versioned_resource_with_its_rows(database_url):
+    engine = make_engine(database_url)
+    try:
+        disclosures = [audit.Disclosure("read", patients=["Patient/p1"], resources=["CarePlan/c1"],
+                                        consents=["Consent/k1"]),
+                       audit.Disclosure("search-type", patients=["Patient/p1"],
+                                        resources=["Communication/m1", "Communication/m2"], query="subject=Patient/p1")]
+        with engine.connect() as conn, conn.begin():
+            audit_store.write(conn, "RelatedPerson/rp1", "familieportaal", disclosures)
+        with engine.connect() as conn:
+            stored = conn.execute(select(resources).where(resources.c.res_type == "AuditEvent")
+                                  .order_by(resources.c.rid)).all()
+            assert len(stored) == 2
+            for row, d in zip(stored, disclosures):
+                body = orjson.loads(row.body)
+                expected = audit.audit_event("RelatedPerson/rp1", "familieportaal", d, recorded=body["recorded"])
+                assert body["meta"] == {"versionId": "1", "lastUpdated": body["recorded"]}
+                assert {k: v for k, v in body.items() if k not in ("id", "meta")} == expected
+                history = conn.execute(select(resource_history).where(resource_history.c.res_id == row.res_id)).one()
+                assert (history.version, history.method, history.body) == (1, "POST", row.body)
+                assert conn.execute(select(history_compartment.c.patient_id)
+                                    .where(history_compartment.c.seq == history.seq)).scalars().all() == ["p1"]
+                written = {kind: [{k: v for k, v in r._mapping.items() if k not in ("rid", "res_type")}
+                                  for r in conn.execute(select(t).where(t.c.rid == row.rid))]
+                           for kind, t in INDEX_TABLES.items()}
+                assert _canon(written) == _generic(body)
+        # What the repository's own write path stores for the same event gives the same rows.
+        with engine.connect() as conn, conn.begin():
+            Repository(conn)._write("AuditEvent", "generic", {k: v for k, v in body.items() if k != "meta"},
+                                    "POST", None)
+        with engine.connect() as conn:
+            rid = conn.execute(select(resources.c.rid).where(resources.c.res_id == "generic")).scalar_one()
+            generic = {kind: [{k: v for k, v in r._mapping.items() if k not in ("rid", "res_type")}
+                              for r in conn.execute(select(t).where(t.c.rid == rid))]
+                       for kind, t in INDEX_TABLES.items()}
+            assert _canon(generic) == _canon(written)
+    finally:
+        engine.dispose()
