@@ -7,8 +7,6 @@ guard every read, so the preview is what the carer will really get.
 """
 from __future__ import annotations
 
-import dataclasses
-
 import orjson
 import consent
 
@@ -131,12 +129,9 @@ def _propose(target, proposed, patient: str) -> None:
     pid = proposed.get("id")
     if pid is not None and not any(c.get("id") == pid for c in target.consents):
         raise BadRequest(f"Consent/{pid} is not a Consent of {patient}.", expression="consent")
-    consents = [c for c in target.consents if pid is None or c.get("id") != pid] + [proposed]
-    # A state of its own for this request: the kept one (gateway.consent_cache) is shared by every
-    # request of this carer and must never see a Consent that was not saved.
-    target.__dict__["_carer_state"] = dataclasses.replace(target._carer_state, consents=consents, _readings={},
-                                                          _filters={})
-    for derived in ("consents", "consent_filter", "needs_referrers"):
+    # Policy compiles its filter from these, not from the kept (stored) state (gateway.consent_cache).
+    target.__dict__["consents"] = [c for c in target.consents if pid is None or c.get("id") != pid] + [proposed]
+    for derived in ("consent_filter", "needs_referrers"):
         target.__dict__.pop(derived, None)
     target._restrictions.clear()
 
