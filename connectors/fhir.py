@@ -20,10 +20,9 @@ from typing import Callable, Iterator
 from urllib.parse import urlencode
 
 import orjson
-import requests
 
 from .base import Change, Connector, Page, UpstreamId, kind
-from .pulling import UpstreamError, describe, get_json, resolve
+from .pulling import UpstreamError, get, get_json, parse_json, resolve
 
 # Synced in this order, so what others point at is usually stored before them.
 NETWORK_TYPES = ("Organization", "Practitioner", "PractitionerRole", "Patient", "RelatedPerson", "CareTeam",
@@ -94,16 +93,8 @@ class FhirConnector(Connector):
 
     def _capabilities(self) -> tuple[dict, datetime]:
         url = f"{self.source.base_url}/metadata"
-        try:
-            resp = self.session.get(url, headers={"Accept": "application/fhir+json"})
-        except requests.RequestException as exc:
-            raise UpstreamError(f"{url}: {describe(exc)}") from None
-        if resp.status_code >= 400:
-            raise UpstreamError(f"{url}: HTTP {resp.status_code}")
-        try:
-            cap = orjson.loads(resp.content)
-        except orjson.JSONDecodeError:
-            raise UpstreamError(f"{url}: malformed JSON") from None
+        resp = get(self.session, url, headers={"Accept": "application/fhir+json"})
+        cap = parse_json(resp.content, url)
         try:
             started = parsedate_to_datetime(resp.headers["Date"]).astimezone(timezone.utc)
         except (KeyError, TypeError, ValueError):
@@ -189,18 +180,11 @@ class FhirConnector(Connector):
         for res_type, upstream_id in wanted:
             self._fetched.add((res_type, upstream_id))
             url = f"{self.source.base_url}/{res_type}/{upstream_id}"
-            try:
-                resp = self.session.get(url, headers={"Accept": "application/fhir+json"})
-            except requests.RequestException as exc:
-                raise UpstreamError(f"{url}: {describe(exc)}") from None
-            if resp.status_code in (404, 410):
-                continue  # gone or never there upstream: the reference dangles, as it does there
-            if resp.status_code >= 400:
-                raise UpstreamError(f"{url}: HTTP {resp.status_code}")
-            try:
-                resource = orjson.loads(resp.content)
-            except orjson.JSONDecodeError:
-                raise UpstreamError(f"{url}: malformed JSON") from None
+            # 404/410: gone or never there upstream; the reference dangles, as it does there.
+            resp = get(self.session, url, absent=(404, 410), headers={"Accept": "application/fhir+json"})
+            if resp is None:
+                continue
+            resource = parse_json(resp.content, url)
             if isinstance(resource, dict) and resource.get("resourceType") == res_type:
                 out.append(self.change_for(resource))
         return out

@@ -37,14 +37,21 @@ def _safe(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
-def get_json(session: requests.Session, url: str, **kwargs) -> object:
+def get(session: requests.Session, url: str, *, absent=(), **kwargs) -> requests.Response | None:
+    """The upstream's answer; None for a status in `absent` (e.g. 404/410 of a dangling reference)."""
     try:
         resp = session.get(url, **kwargs)
     except requests.RequestException as exc:
         raise UpstreamError(f"{_safe(url)}: {describe(exc)}") from None
+    if resp.status_code in absent:
+        return None
     if resp.status_code >= 400:
         raise UpstreamError(f"{_safe(url)}: HTTP {resp.status_code}")
-    return parse_json(resp.content, _safe(url))
+    return resp
+
+
+def get_json(session: requests.Session, url: str, **kwargs) -> object:
+    return parse_json(get(session, url, **kwargs).content, _safe(url))
 
 
 def describe(exc: requests.RequestException) -> str:
@@ -58,13 +65,7 @@ def describe(exc: requests.RequestException) -> str:
 
 
 def get_bytes(session: requests.Session, url: str) -> bytes:
-    try:
-        resp = session.get(url)
-    except requests.RequestException as exc:
-        raise UpstreamError(f"{_safe(url)}: {describe(exc)}") from None
-    if resp.status_code >= 400:
-        raise UpstreamError(f"{_safe(url)}: HTTP {resp.status_code}")
-    return resp.content
+    return get(session, url).content
 
 
 def parse_json(raw: bytes, where: str) -> object:

@@ -49,12 +49,19 @@ def serving(env: dict, cwd: Path, *args: str, deadline: float = START_DEADLINE, 
                    log_path, "the server to answer /healthz", deadline)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen, grace: float = 20) -> None:
+    """SIGTERM, and SIGKILL if it is still there after `grace` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=grace)
 
 
 def wait_until(proc: subprocess.Popen, ready, log_path: Path, what: str, deadline: float) -> None:

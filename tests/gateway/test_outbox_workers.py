@@ -9,7 +9,7 @@ import time
 
 import pytest
 from outbox_world import World, write_config
-from processes import run_cli
+from processes import run_cli, stop
 from writeback_receiver import Receiver
 
 DEADLINE = 90.0
@@ -52,13 +52,7 @@ def workers(env, tmp_path):
 
     yield start
     for proc in started:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=20)
+        stop(proc)
 
 
 def _until(what: str, ready, tmp_path) -> None:
