@@ -49,4 +49,7 @@ def parse_instant(value: str) -> datetime | None:
             t = local_to_utc(t)
         except OverflowError:
             return None
-    return t.astimezone(timezone.utc).replace(tzinfo=None)
+    try:
+        return t.astimezone(timezone.utc).replace(tzinfo=None)
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it: no UTC instant to compare with
+        return None
