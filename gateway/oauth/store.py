@@ -231,6 +231,13 @@ def revoke_token(engine, token_id: int) -> bool:
                             .values(revoked_at=utcnow())).rowcount == 1
 
 
+def revoke_chain(engine, code_hash: str) -> None:
+    """Revoke every token issued from one authorization code, by it or by refreshes after it."""
+    with tx(engine, write=True) as conn:
+        conn.execute(update(oauth_tokens).where(oauth_tokens.c.code_hash == code_hash,
+                                                oauth_tokens.c.revoked_at.is_(None)).values(revoked_at=utcnow()))
+
+
 def revoke_jti(engine, jti: str) -> None:
     with tx(engine, write=True) as conn:
         conn.execute(update(oauth_tokens).where(oauth_tokens.c.jti == jti).values(revoked_at=utcnow()))
