@@ -30,7 +30,10 @@ def parse_http_date(value: str) -> datetime | None:
     if t is None:
         return None
     if t.tzinfo is not None:
-        t = t.astimezone(timezone.utc).replace(tzinfo=None)
+        try:
+            t = t.astimezone(timezone.utc).replace(tzinfo=None)
+        except OverflowError:  # 9999-12-31 west of GMT: no UTC instant (a 500, before)
+            return None
     return t
 
 
