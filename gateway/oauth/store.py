@@ -103,11 +103,18 @@ def recent_failures(engine, key: str, window: timedelta) -> int:
             oauth_login_failures.c.key == key, oauth_login_failures.c.failed_at > utcnow() - window)).scalar()
 
 
-def record_failure(engine, keys: list[str], window: timedelta) -> None:
+def record_attempt(engine, keys: list[str], window: timedelta) -> list[int]:
+    """Record a sign-in attempt under each key (as a failure until it is forgotten); the row ids."""
     now = utcnow()
     with tx(engine, write=True) as conn:
         conn.execute(delete(oauth_login_failures).where(oauth_login_failures.c.failed_at < now - window))
-        conn.execute(insert(oauth_login_failures), [{"key": k[:200], "failed_at": now} for k in keys])
+        return [conn.execute(insert(oauth_login_failures).values(key=k[:200], failed_at=now)).inserted_primary_key[0]
+                for k in keys]
+
+
+def forget_attempt(engine, ids: list[int]) -> None:
+    with tx(engine, write=True) as conn:
+        conn.execute(delete(oauth_login_failures).where(oauth_login_failures.c.id.in_(ids)))
 
 
 def clear_failures(engine, key: str) -> None:

@@ -41,3 +41,57 @@ def test_a_refresh_chain_of_another_authorization_lives_on_when_one_chain_is_end
     _refresh(app, first["refresh_token"])
     _refresh(app, first["refresh_token"])
     assert _refresh(app, other["refresh_token"]).status_code == 200
+
+
+# B6: sign-in throttling checked the count of failures, then checked the password (slow, by
+# design), then recorded the failure: guesses sent together all passed the check before any was
+# counted, so a botnet of one could try any number of passwords per window. An attempt is now
+# recorded before the password is checked.
+def test_concurrent_wrong_passwords_get_no_more_than_five_checks_per_user(app, browser, els):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from smart_helpers import csrf_of
+
+    from gateway.oauth.login import MAX_FAILURES_PER_USER
+
+    server = app.extensions["samenzorg.oauth"]
+    real = server.authenticator
+    # Every guess that reaches the password check waits there until one more than the limit have
+    # reached it (or, when no more can, gives up waiting): so all of them are checked at once.
+    together = threading.Barrier(MAX_FAILURES_PER_USER + 1, timeout=5)
+    checked = []
+
+    class Waiting:
+        def authenticate(self, request):
+            checked.append(1)
+            try:
+                together.wait()
+            except threading.BrokenBarrierError:
+                pass
+            return real.authenticate(request)
+
+    server.authenticator = Waiting()
+    guesses = 2 * (MAX_FAILURES_PER_USER + 1)
+    browsers = [app.test_client() for _ in range(guesses)]
+    forms = [csrf_of(b.get("/oauth/login").get_data(as_text=True)) for b in browsers]
+
+    def guess(i):
+        return browsers[i].post("/oauth/login", data={"csrf_token": forms[i], "username": "els",
+                                                      "password": f"guess {i}", "next": "/oauth/apps"}).status_code
+
+    with ThreadPoolExecutor(max_workers=guesses) as pool:
+        codes = list(pool.map(guess, range(guesses)))
+    assert len(checked) <= MAX_FAILURES_PER_USER, codes
+    assert codes.count(401) <= MAX_FAILURES_PER_USER and set(codes) <= {401, 429}
+
+
+def test_a_right_password_after_some_wrong_ones_signs_in_and_forgives_them(browser, els):
+    from smart_helpers import sign_in
+
+    for _ in range(4):
+        assert sign_in(browser, password="wrong password").status_code == 401
+    assert sign_in(browser).status_code == 303
+    for _ in range(5):
+        assert sign_in(browser, password="wrong password").status_code == 401
+    assert sign_in(browser).status_code == 429
