@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import orjson
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..storage.tables import (oauth_approvals, oauth_assertion_jtis, oauth_clients, oauth_codes,
                               oauth_login_failures, oauth_tokens, oauth_user_links, oauth_users)
@@ -252,12 +253,18 @@ def revoke_jti(engine, jti: str) -> None:
 
 # -- client assertions -----------------------------------------------------------------------------
 def first_use_of_jti(engine, key: str, expires_at: datetime) -> bool:
-    """Record a client assertion's jti; False when it was seen before (a replay)."""
+    """Record a client assertion's jti; False when it was seen before (a replay). Kept by digest: the
+    column holds 255 characters and a client's `iss|jti` may be longer (cut, it was looked up whole,
+    not found, and its replay failed on the primary key: a 500)."""
     now = utcnow()
-    with tx(engine, write=True) as conn:
-        conn.execute(delete(oauth_assertion_jtis).where(oauth_assertion_jtis.c.expires_at < now))
-        if conn.execute(select(oauth_assertion_jtis.c.jti_key).where(
-                oauth_assertion_jtis.c.jti_key == key)).first():
-            return False
-        conn.execute(insert(oauth_assertion_jtis).values(jti_key=key[:255], expires_at=expires_at))
-        return True
+    key = digest(key)
+    try:
+        with tx(engine, write=True) as conn:
+            conn.execute(delete(oauth_assertion_jtis).where(oauth_assertion_jtis.c.expires_at < now))
+            if conn.execute(select(oauth_assertion_jtis.c.jti_key).where(
+                    oauth_assertion_jtis.c.jti_key == key)).first():
+                return False
+            conn.execute(insert(oauth_assertion_jtis).values(jti_key=key, expires_at=expires_at))
+            return True
+    except IntegrityError:  # the same assertion, recorded by a concurrent request a moment ago
+        return False

@@ -3,6 +3,7 @@ tests/gateway/test_attack_findings_2.py), through HTTP; each failed before its f
 import base64
 
 import pytest
+from test_grants import jwt_app, rsa_key  # noqa: F401 (fixtures)
 
 
 # B2: Authlib's Basic parser raised on "Basic " with nothing after it and on credentials that are
@@ -95,3 +96,17 @@ def test_a_right_password_after_some_wrong_ones_signs_in_and_forgives_them(brows
     for _ in range(5):
         assert sign_in(browser, password="wrong password").status_code == 401
     assert sign_in(browser).status_code == 429
+
+
+# B7: a client assertion's `iss|jti` was stored cut to the column's 255 characters but looked up
+# whole, so a replayed assertion with a long jti was not found, and only the primary key stopped it:
+# an IntegrityError, a 500 instead of invalid_client (the same for two concurrent uses of one
+# assertion on PostgreSQL). Now kept by digest, and a concurrent duplicate is a replay.
+def test_a_client_assertion_with_a_long_jti_is_accepted_once(app, jwt_app, rsa_key):
+    from test_grants import ASSERTION_TYPE, _assertion
+
+    data = {"grant_type": "client_credentials", "scope": "system/*.rs", "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": _assertion(rsa_key, jti="j" * 300)}
+    assert app.test_client().post("/oauth/token", data=data).status_code == 200
+    replay = app.test_client().post("/oauth/token", data=data)
+    assert replay.status_code in (400, 401) and replay.get_json()["error"] == "invalid_client"
