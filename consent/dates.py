@@ -23,6 +23,10 @@ try:
 except ZoneInfoNotFoundError:  # slim images without tzdata: use the EU rule below
     LOCAL_TZ = None
 
+# The first and last instants Python can hold: where a date at the calendar's ends is clamped.
+FIRST_INSTANT = datetime.min.replace(tzinfo=timezone.utc)
+LAST_INSTANT = datetime.max.replace(tzinfo=timezone.utc)
+
 # FHIR R4 dateTime: a time needs seconds and a zone offset.
 _DATETIME = re.compile(
     r"(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})"
@@ -31,13 +35,25 @@ _DATETIME = re.compile(
 
 
 def parse_range(value: object) -> tuple[datetime, datetime]:
-    """The half-open [lo, hi) a FHIR date/dateTime stands for. ValueError if malformed."""
+    """The half-open [lo, hi) a FHIR date/dateTime stands for. ValueError if malformed.
+
+    At the ends of Python's calendar (year 1 east of UTC, the last second of 9999 or the day
+    after 9999-12-31) an end that cannot be held is the first or last instant there is: it lies
+    before, or after, every instant it is compared with (it was an OverflowError, a 500)."""
     if not isinstance(value, str):
         raise ValueError(f"not a FHIR date/dateTime: {value!r}")
     m = _DATETIME.fullmatch(value)
     if not m:
         raise ValueError(f"not a FHIR date/dateTime: {value!r}")
     year = int(m["y"])
+    edge = FIRST_INSTANT if year <= 1 else LAST_INSTANT
+
+    def held(compute) -> datetime:
+        try:
+            return compute()
+        except (OverflowError, ValueError):  # ValueError: the year after 9999 (inputs are checked above)
+            return edge
+
     if m["H"] is not None:
         sign = -1 if m["z"].startswith("-") else 1
         offset = timedelta(0) if m["z"] == "Z" else sign * timedelta(
@@ -46,17 +62,19 @@ def parse_range(value: object) -> tuple[datetime, datetime]:
             raise ValueError(f"timezone offset out of range: {value!r}")
         digits = (m["f"] or ".")[1:7]
         micros = int(digits.ljust(6, "0")) if digits else 0
-        lo = datetime(year, int(m["m"]), int(m["d"]), int(m["H"]), int(m["M"]), int(m["S"]),
-                      micros, tzinfo=timezone(offset)).astimezone(timezone.utc)
+        wall = datetime(year, int(m["m"]), int(m["d"]), int(m["H"]), int(m["M"]), int(m["S"]),
+                        micros, tzinfo=timezone(offset))
+        lo = held(lambda: wall.astimezone(timezone.utc))
         step = timedelta(microseconds=10 ** (6 - len(digits))) if digits else timedelta(seconds=1)
-        return lo, lo + step
+        return lo, held(lambda: (wall + step).astimezone(timezone.utc)) if lo is not edge else edge
     if m["d"] is not None:
         day = date(year, int(m["m"]), int(m["d"]))
-        return _midnight(day), _midnight(day + timedelta(days=1))
+        return held(lambda: _midnight(day)), held(lambda: _midnight(day + timedelta(days=1)))
     if m["m"] is not None:
         month = int(m["m"])
-        return _midnight(date(year, month, 1)), _midnight(date(year + month // 12, month % 12 + 1, 1))
-    return _midnight(date(year, 1, 1)), _midnight(date(year + 1, 1, 1))
+        first = date(year, month, 1)
+        return held(lambda: _midnight(first)), held(lambda: _midnight(date(year + month // 12, month % 12 + 1, 1)))
+    return held(lambda: _midnight(date(year, 1, 1))), held(lambda: _midnight(date(year + 1, 1, 1)))
 
 
 def local_to_utc(wall: datetime) -> datetime:

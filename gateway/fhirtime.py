@@ -30,7 +30,10 @@ def parse_http_date(value: str) -> datetime | None:
     if t is None:
         return None
     if t.tzinfo is not None:
-        t = t.astimezone(timezone.utc).replace(tzinfo=None)
+        try:
+            t = t.astimezone(timezone.utc).replace(tzinfo=None)
+        except OverflowError:  # 9999-12-31 west of GMT: no UTC instant (a 500, before)
+            return None
     return t
 
 
@@ -49,4 +52,7 @@ def parse_instant(value: str) -> datetime | None:
             t = local_to_utc(t)
         except OverflowError:
             return None
-    return t.astimezone(timezone.utc).replace(tzinfo=None)
+    try:
+        return t.astimezone(timezone.utc).replace(tzinfo=None)
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it: no UTC instant to compare with
+        return None

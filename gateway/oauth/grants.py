@@ -200,6 +200,11 @@ class RefreshGrant(RefreshTokenGrant):
 
     def authenticate_refresh_token(self, refresh_token):
         token = store.by_refresh(self.server.engine, refresh_token)
+        if token is not None and token.is_revoked() and token.code_hash:
+            # A rotated-out (or revoked) refresh token presented again: it was copied, and either the
+            # app or whoever copied it holds the live one; we cannot tell which, so the whole chain
+            # from that authorization ends (RFC 9700 §4.14.2).
+            store.revoke_chain(self.server.engine, token.code_hash)
         if token is None or token.is_revoked() or token.is_expired():
             return None
         return token

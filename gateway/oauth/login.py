@@ -39,9 +39,21 @@ def throttled(engine, username: str, ip: str) -> bool:
             or store.recent_failures(engine, f"ip:{ip}", FAILURE_WINDOW) >= MAX_FAILURES_PER_IP)
 
 
-def record_failure(engine, username: str, ip: str) -> None:
-    store.record_failure(engine, [f"user:{username.lower()}", f"ip:{ip}"], FAILURE_WINDOW)
+def begin_attempt(engine, username: str, ip: str) -> list[int] | None:
+    """Record this attempt before the password is checked, then count it: None when it is over a
+    limit (throttled; the attempt is forgotten again). Checking first and recording the failure
+    after the (slow) password check let concurrent guesses all pass the check before any was
+    counted; recorded and committed first, the sixth of any number of concurrent guesses counts six."""
+    user_key, ip_key = f"user:{username.lower()}", f"ip:{ip}"
+    ids = store.record_attempt(engine, [user_key, ip_key], FAILURE_WINDOW)
+    if (store.recent_failures(engine, user_key, FAILURE_WINDOW) > MAX_FAILURES_PER_USER
+            or store.recent_failures(engine, ip_key, FAILURE_WINDOW) > MAX_FAILURES_PER_IP):
+        store.forget_attempt(engine, ids)
+        return None
+    return ids
 
 
-def record_success(engine, username: str) -> None:
+def attempt_succeeded(engine, username: str, ids: list[int]) -> None:
+    """A right password: the attempt was no failure, and the user's earlier failures are forgiven."""
+    store.forget_attempt(engine, ids)
     store.clear_failures(engine, f"user:{username.lower()}")

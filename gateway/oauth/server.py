@@ -2,6 +2,8 @@
 documents. Every answer of the token, revocation and introspection endpoints is RFC 6749 JSON."""
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 
 import orjson
@@ -43,6 +45,25 @@ def oauth_error(error: str, description: str, status: int = 400) -> Response:
                  **{"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
+def malformed_basic(header: str | None) -> bool:
+    """An Authorization header Authlib's Basic parser raises on (a 500, not an RFC 6749 error): a
+    scheme with nothing after it, or Basic credentials that are not UTF-8."""
+    if not header or " " not in header:
+        return False
+    parts = header.split(None, 1)
+    if len(parts) != 2:
+        return True
+    if parts[0].lower() != "basic":
+        return False
+    try:
+        base64.b64decode(parts[1]).decode("utf-8")
+    except binascii.Error:
+        return False  # Authlib reads undecodable base64 as no credentials
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
 def install(app: Flask, settings: Settings, engine) -> SmartAuthorizationServer:
     # Authlib logs issued tokens at DEBUG; tokens never reach a log, whatever the log level.
     logging.getLogger("authlib").setLevel(logging.INFO)
@@ -58,6 +79,11 @@ def install(app: Flask, settings: Settings, engine) -> SmartAuthorizationServer:
                 return oauth_error("invalid_request", f"{request.path} takes POST only.", 405)
             if request.mimetype != "application/x-www-form-urlencoded":
                 return oauth_error("invalid_request", "Send the parameters as application/x-www-form-urlencoded.")
+            if malformed_basic(request.headers.get("Authorization")):
+                resp = oauth_error("invalid_client", "The Authorization header is not 'Basic <base64 of "
+                                   "client_id:client_secret>'.", 401)
+                resp.headers["WWW-Authenticate"] = 'Basic realm="samenzorg"'
+                return resp
             return handler()
         view.__name__ = handler.__name__
         return view

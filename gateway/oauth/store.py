@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import orjson
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..storage.tables import (oauth_approvals, oauth_assertion_jtis, oauth_clients, oauth_codes,
                               oauth_login_failures, oauth_tokens, oauth_user_links, oauth_users)
@@ -103,11 +104,18 @@ def recent_failures(engine, key: str, window: timedelta) -> int:
             oauth_login_failures.c.key == key, oauth_login_failures.c.failed_at > utcnow() - window)).scalar()
 
 
-def record_failure(engine, keys: list[str], window: timedelta) -> None:
+def record_attempt(engine, keys: list[str], window: timedelta) -> list[int]:
+    """Record a sign-in attempt under each key (as a failure until it is forgotten); the row ids."""
     now = utcnow()
     with tx(engine, write=True) as conn:
         conn.execute(delete(oauth_login_failures).where(oauth_login_failures.c.failed_at < now - window))
-        conn.execute(insert(oauth_login_failures), [{"key": k[:200], "failed_at": now} for k in keys])
+        return [conn.execute(insert(oauth_login_failures).values(key=k[:200], failed_at=now)).inserted_primary_key[0]
+                for k in keys]
+
+
+def forget_attempt(engine, ids: list[int]) -> None:
+    with tx(engine, write=True) as conn:
+        conn.execute(delete(oauth_login_failures).where(oauth_login_failures.c.id.in_(ids)))
 
 
 def clear_failures(engine, key: str) -> None:
@@ -231,6 +239,13 @@ def revoke_token(engine, token_id: int) -> bool:
                             .values(revoked_at=utcnow())).rowcount == 1
 
 
+def revoke_chain(engine, code_hash: str) -> None:
+    """Revoke every token issued from one authorization code, by it or by refreshes after it."""
+    with tx(engine, write=True) as conn:
+        conn.execute(update(oauth_tokens).where(oauth_tokens.c.code_hash == code_hash,
+                                                oauth_tokens.c.revoked_at.is_(None)).values(revoked_at=utcnow()))
+
+
 def revoke_jti(engine, jti: str) -> None:
     with tx(engine, write=True) as conn:
         conn.execute(update(oauth_tokens).where(oauth_tokens.c.jti == jti).values(revoked_at=utcnow()))
@@ -238,12 +253,18 @@ def revoke_jti(engine, jti: str) -> None:
 
 # -- client assertions -----------------------------------------------------------------------------
 def first_use_of_jti(engine, key: str, expires_at: datetime) -> bool:
-    """Record a client assertion's jti; False when it was seen before (a replay)."""
+    """Record a client assertion's jti; False when it was seen before (a replay). Kept by digest: the
+    column holds 255 characters and a client's `iss|jti` may be longer (cut, it was looked up whole,
+    not found, and its replay failed on the primary key: a 500)."""
     now = utcnow()
-    with tx(engine, write=True) as conn:
-        conn.execute(delete(oauth_assertion_jtis).where(oauth_assertion_jtis.c.expires_at < now))
-        if conn.execute(select(oauth_assertion_jtis.c.jti_key).where(
-                oauth_assertion_jtis.c.jti_key == key)).first():
-            return False
-        conn.execute(insert(oauth_assertion_jtis).values(jti_key=key[:255], expires_at=expires_at))
-        return True
+    key = digest(key)
+    try:
+        with tx(engine, write=True) as conn:
+            conn.execute(delete(oauth_assertion_jtis).where(oauth_assertion_jtis.c.expires_at < now))
+            if conn.execute(select(oauth_assertion_jtis.c.jti_key).where(
+                    oauth_assertion_jtis.c.jti_key == key)).first():
+                return False
+            conn.execute(insert(oauth_assertion_jtis).values(jti_key=key, expires_at=expires_at))
+            return True
+    except IntegrityError:  # the same assertion, recorded by a concurrent request a moment ago
+        return False

@@ -13,7 +13,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from . import store
 from .i18n import LANGUAGES, TEXT, describe_scope
-from .login import PasswordAuthenticator, record_failure, record_success, throttled
+from .login import PasswordAuthenticator, attempt_succeeded, begin_attempt, throttled
 from .models import Principal
 from .urls import is_https
 
@@ -109,13 +109,13 @@ def register_views(bp: Blueprint, server) -> None:
             return _error_page("bad_csrf")
         username = request.form.get("username", "")[:128]
         ip = request.remote_addr or "-"
-        if throttled(engine, username, ip):
+        attempt = None if throttled(engine, username, ip) else begin_attempt(engine, username, ip)
+        if attempt is None:
             return _page("oauth_login.html", 429, next=nxt, error_key="throttled", username=username)
         user = server.authenticator.authenticate(request)
-        if user is None:
-            record_failure(engine, username, ip)
+        if user is None:  # the attempt stays recorded: a failure
             return _page("oauth_login.html", 401, next=nxt, error_key="bad_login", username=username)
-        record_success(engine, username)
+        attempt_succeeded(engine, username, attempt)
         lang = session.get("lang")
         session.clear()  # a new session at sign-in: nothing chosen before it carries over
         session.update(uid=user.id, auth_time=int(time.time()), csrf=secrets.token_urlsafe(32))
