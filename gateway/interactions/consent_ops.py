@@ -100,6 +100,8 @@ def evaluate(ctx: Context, req: FhirRequest) -> FhirResponse:
     if actor == ctx.repo.access.fhir_user and not target.may_manage_consent_for({target.carer_patient}):
         # A carer asking about themselves (a portal: "may I add to this logbook?") learns the
         # verdict only; the reasons would describe the client's Consents, which they may not read.
+        # Each verdict still tells something of those Consents, so it is recorded like any disclosure.
+        ctx.repo.disclosed_for("operation", _consent_refs(target), target.carer_patient)
         return FhirResponse(200, orjson.dumps({"resourceType": "Parameters",
                                                "parameter": [{"name": "decision", "valueCode": verdict}]}))
     parts = [{"name": "decision", "valueCode": verdict},
@@ -114,9 +116,12 @@ def evaluate(ctx: Context, req: FhirRequest) -> FhirResponse:
     parts += [{"name": "explanation", "valueString": line}
               for line in consent.explain(target.consents, target.request(_ACTIONS[action_code]), resource)]
     # The answer shows what the client's Consents say: a disclosure of them, recorded like any other.
-    ctx.repo.disclosed_for("operation", [f"Consent/{c['id']}" for c in target.consents if "id" in c],
-                           target.carer_patient)
+    ctx.repo.disclosed_for("operation", _consent_refs(target), target.carer_patient)
     return FhirResponse(200, orjson.dumps({"resourceType": "Parameters", "parameter": parts}))
+
+
+def _consent_refs(target) -> list[str]:
+    return [f"Consent/{c['id']}" for c in target.consents if "id" in c]
 
 
 def _propose(target, proposed, patient: str) -> None:

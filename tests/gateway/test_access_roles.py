@@ -304,15 +304,31 @@ def test_a_carer_may_ask_whether_he_may_add_to_the_logbook_and_learns_the_verdic
     # A portal asks before the carer types: the answer is the verdict alone, never the reasons
     # (they would describe the client's Consents, which the carer may not read).
     for who, verdict in (("RelatedPerson/dochter", "permit"), ("RelatedPerson/buurman", "deny")):
-        body = {"resourceType": "Parameters", "parameter": [
-            {"name": "actor", "valueReference": {"reference": who}},
-            {"name": "action", "valueCode": "contribute"},
-            {"name": "resource", "resource": _new_message(who)}]}
-        resp = as_(who).post("Consent/$evaluate", body)
+        resp = as_(who).post("Consent/$evaluate", _ask_to_write(who))
         assert resp.status_code == 200, resp.get_json()
         assert resp.get_json()["parameter"] == [{"name": "decision", "valueCode": verdict}]
     # Asking about a stored resource he may not see stays a 404, as a read would be.
     assert _evaluate(as_("RelatedPerson/buurman"), "RelatedPerson/buurman", "CarePlan/medicatie").status_code == 404
+
+
+def _ask_to_write(who):
+    return {"resourceType": "Parameters", "parameter": [
+        {"name": "actor", "valueReference": {"reference": who}}, {"name": "action", "valueCode": "contribute"},
+        {"name": "resource", "resource": _new_message(who)}]}
+
+
+def test_each_verdict_a_carer_asks_about_himself_is_on_the_clients_audit_log(network, as_):
+    # Each verdict tells something of the client's Consents (asked often enough, what they deny).
+    def asked():
+        log = as_("Patient/moeder").get("AuditEvent?patient=Patient/moeder&agent=RelatedPerson/buurman"
+                                        "&_count=100").get_json()
+        return [ev["resource"] for ev in log.get("entry", [])
+                if any(e.get("what", {}).get("reference") == "Consent/c-buurman" for e in ev["resource"]["entity"])]
+
+    before = len(asked())
+    for _ in range(2):
+        assert as_("RelatedPerson/buurman").post("Consent/$evaluate", _ask_to_write("RelatedPerson/buurman")).status_code == 200
+    assert len(asked()) == before + 2
 
 
 def test_access_preview_lists_exactly_what_the_carer_would_see(network, as_):
