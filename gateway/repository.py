@@ -27,6 +27,8 @@ from .scopes import CREATE, DELETE, READ, SEARCH, UPDATE
 from .search import index_rows, match, search_bundle
 from .search.everything import Everything, everything_bundle
 from .search.paging import Cursor
+from .subscriptions import lifecycle
+from .subscriptions.matching import notify
 from .storage.tables import INDEX_TABLES, history_compartment, resource_history, resources, server_state
 
 SERVER_META = ("versionId", "lastUpdated")
@@ -105,6 +107,10 @@ class Repository:
         # The write-back outbox (gateway.outbox.WriteBack) when sources are configured: a write owed
         # to a source records its outbox row in the same transaction as the write itself.
         self.write_back = None
+        # Subscriptions (gateway.subscriptions): the FHIR base notifications name resources by, and
+        # whether plain-http endpoints beyond loopback are allowed (SAMENZORG_SUBSCRIPTION_ALLOW_HTTP).
+        self.base_url = ""
+        self.allow_http_endpoints = False
 
     # -- the one access clause ----------------------------------------------------
     def clause(self, res_type: str):
@@ -121,6 +127,8 @@ class Repository:
     def _version_visible(self, row) -> bool:
         """Whether the caller may see this stored version, judged on its own content; a delete
         is judged by the version it deleted."""
+        if row.res_type == "Subscription":  # its owner's only, whoever asks (system clients too)
+            return self._current(row.res_type, row.res_id) is not None
         if self.policy.unrestricted:
             return True
         if row.res_type in DIRECTORY:  # in a record through what points at it now
@@ -295,8 +303,13 @@ class Repository:
         res_type = resource["resourceType"]
         self.access.require(CREATE, res_type)
         resource = {**resource, "id": res_id or str(uuid.uuid4())}
+        channel = None
+        if res_type == "Subscription":
+            resource, channel = lifecycle.before_write(self, resource, None)
         self.policy.check_write(res_type, resource, None)
         stored = self._write(res_type, resource["id"], resource, "POST", None)
+        if channel is not None:
+            lifecycle.after_write(self, stored, resource, channel)
         self._owe(stored, "create", resource)
         self._disclosed("create", [stored])
         return stored
@@ -319,6 +332,11 @@ class Repository:
             if not visible or current is None or current.deleted:
                 raise self._not_found(f"{res_type}/{res_id} is not known; create it with POST.")
         self.access.require(CREATE if current is None or current.deleted else UPDATE, res_type)
+        channel = None
+        if res_type == "Subscription":
+            live = current is not None and not current.deleted
+            resource, channel = lifecycle.before_write(self, {**resource, "id": res_id},
+                                                       _body(current) if live else None)
         self.policy.check_write(res_type, {**resource, "id": res_id}, _body(current))
         if if_match is not None:
             if current is None or current.deleted:
@@ -332,6 +350,8 @@ class Repository:
                 return _stored(current), "unchanged"
         change = "created" if current is None or current.deleted else "updated"
         stored = self._write(res_type, res_id, resource, method, current)
+        if channel is not None:
+            lifecycle.after_write(self, stored, resource, channel)
         self._owe(stored, "create" if change == "created" else "update", resource)
         self._disclosed("create" if change == "created" else "update", [stored])
         return stored, change
@@ -347,7 +367,11 @@ class Repository:
         self.policy.check_write(res_type, None, _body(current))
         if current.deleted:
             return None
+        if res_type == "Subscription":
+            lifecycle.before_delete(self, res_id)
         stored = self._write(res_type, res_id, None, "DELETE", current)
+        if res_type == "Subscription":
+            lifecycle.after_delete(self, res_id)
         self._owe(stored, "delete", _body(current))
         self._disclosed("delete", [stored])
         return stored
@@ -355,6 +379,7 @@ class Repository:
     def _owe(self, stored: Stored, action: str, body: dict | None) -> None:
         if self.write_back is not None:
             self.write_back.owe(self, stored.res_type, stored.res_id, stored.version, action, body)
+        notify(self, stored.res_type, stored.res_id, stored.version, action, body)
 
     def can_see(self, stored: Stored) -> bool:
         """Whether the caller may read this resource now (e.g. the one they just wrote)."""
