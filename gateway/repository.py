@@ -214,7 +214,7 @@ class Repository:
         compartment (directory entries: by the current record). Carers' consent is judged after."""
         h = resource_history
         policy = self.policy
-        if res_type in DIRECTORY or policy.unrestricted:
+        if res_type in DIRECTORY or res_type == "Subscription" or policy.unrestricted:
             clause = self.clause(res_type)
             if clause is None:
                 return h.c.res_type == res_type

@@ -267,3 +267,12 @@ def test_the_capability_statement_lists_subscription_with_rest_hook(world):
     [sub] = [r for r in meta["rest"][0]["resource"] if r["type"] == "Subscription"]
     assert "rest-hook" in sub.get("documentation", "")
     assert {"create", "read", "update", "delete", "search-type"} <= {i["code"] for i in sub["interaction"]}
+
+
+def test_the_owner_reads_the_history_of_their_subscription_and_others_do_not(world, hook):
+    sid = active(world, DOCHTER, hook)
+    mine = world.http.get(f"/fhir/Subscription/{sid}/_history", headers=world.headers(DOCHTER)).get_json()
+    assert [e["resource"]["status"] for e in mine["entry"]] == ["active", "requested"]
+    assert world.http.get(f"/fhir/Subscription/{sid}/_history", headers=world.system).status_code == 404
+    assert world.http.get("/fhir/Subscription/_history", headers=world.headers("RelatedPerson/mentor")
+                          ).get_json().get("total", 0) == 0
