@@ -28,7 +28,7 @@ from .search import index_rows, match, search_bundle
 from .search.everything import Everything, everything_bundle
 from .search.paging import Cursor
 from .subscriptions import lifecycle
-from .subscriptions.matching import notify
+from .subscriptions.matching import notify, subscribed
 from .storage.tables import INDEX_TABLES, history_compartment, resource_history, resources, server_state
 
 SERVER_META = ("versionId", "lastUpdated")
@@ -43,7 +43,9 @@ _VERSION = select(resource_history).where(resource_history.c.res_type == bindpar
 _INSERT_RESOURCE = insert(resources).returning(resources.c.rid)
 _UPDATE_RESOURCE = update(resources).where(resources.c.rid == bindparam("k_rid"),
                                            resources.c.version == bindparam("k_version"))
-_INSERT_HISTORY = insert(resource_history).returning(resource_history.c.seq)
+# The history insert also answers whether anyone subscribes to the written type, so a write
+# costs no extra round trip when nobody does (gateway.subscriptions.matching).
+_INSERT_HISTORY = insert(resource_history).returning(resource_history.c.seq, subscribed("k_watched"))
 _INSERT_COMPARTMENT = insert(history_compartment)
 _INSERT_INDEX = {kind: insert(table) for kind, table in INDEX_TABLES.items()}
 _DELETE_INDEX = [delete(table).where(table.c.rid == bindparam("k_rid")) for table in INDEX_TABLES.values()]
@@ -111,6 +113,7 @@ class Repository:
         # whether plain-http endpoints beyond loopback are allowed (SAMENZORG_SUBSCRIPTION_ALLOW_HTTP).
         self.base_url = ""
         self.allow_http_endpoints = False
+        self._subscribed = False  # whether a live Subscription watches the type last written
 
     # -- the one access clause ----------------------------------------------------
     def clause(self, res_type: str):
@@ -379,7 +382,8 @@ class Repository:
     def _owe(self, stored: Stored, action: str, body: dict | None) -> None:
         if self.write_back is not None:
             self.write_back.owe(self, stored.res_type, stored.res_id, stored.version, action, body)
-        notify(self, stored.res_type, stored.res_id, stored.version, action, body)
+        if self._subscribed:
+            notify(self, stored.res_type, stored.res_id, stored.version, action, body)
 
     def can_see(self, stored: Stored) -> bool:
         """Whether the caller may read this resource now (e.g. the one they just wrote)."""
@@ -481,9 +485,9 @@ class Repository:
                 result = self.conn.execute(_UPDATE_RESOURCE, {"k_rid": rid, "k_version": current.version, **values})
                 if result.rowcount != 1:
                     raise Conflict(f"{res_type}/{res_id} was changed concurrently; retry.")
-            seq = self.conn.execute(_INSERT_HISTORY, {
-                "res_type": res_type, "res_id": res_id, "method": method,
-                **{k: values[k] for k in ("version", "last_updated", "body")}}).scalar_one()
+            seq, self._subscribed = self.conn.execute(_INSERT_HISTORY, {
+                "res_type": res_type, "res_id": res_id, "method": method, "k_watched": res_type,
+                **{k: values[k] for k in ("version", "last_updated", "body")}}).one()
         except IntegrityError:
             raise Conflict(f"{res_type}/{res_id} was written concurrently; retry.") from None
         rows = index_rows(resource) if resource is not None else None

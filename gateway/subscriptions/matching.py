@@ -5,14 +5,15 @@ now: the criteria search runs restricted to the written id through the owner's o
 `Repository.clause` (scopes, role, CareTeams, the client's Consent as it stands in this very
 transaction), so a revoked Consent stops notifications at once. What is owed goes into the
 outbox with the write, so a notification is never lost and never sent for a rolled-back write.
-The cost when nobody subscribes to the written type is one indexed query.
+The cost when nobody subscribes to the written type is one EXISTS inside the write's own
+history insert (`subscribed`): no extra round trip.
 """
 from __future__ import annotations
 
 import uuid
 from urllib.parse import parse_qsl
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, exists, insert, select
 
 from .. import fhirtime
 from ..policy import patient_of
@@ -30,6 +31,14 @@ _LIVE = (select(subscriptions.c.sid, subscriptions.c.res_id, subscriptions.c.rol
          .where(subscriptions.c.criteria_type == bindparam("k_type"),
                 subscriptions.c.status.in_(("active", "error")))
          .order_by(subscriptions.c.sid))
+
+
+def subscribed(res_type_param: str):
+    """Whether a live Subscription watches a type (given as the bound parameter `res_type_param`), as
+    an expression: the repository asks it in the RETURNING of its history insert, no round trip of
+    its own."""
+    return exists().where(subscriptions.c.criteria_type == bindparam(res_type_param),
+                          subscriptions.c.status.in_(("active", "error")))
 
 
 def notify(repo, res_type: str, res_id: str, version: int, action: str, body: dict | None) -> int:
