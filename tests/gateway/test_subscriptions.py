@@ -276,3 +276,13 @@ def test_the_owner_reads_the_history_of_their_subscription_and_others_do_not(wor
     assert world.http.get(f"/fhir/Subscription/{sid}/_history", headers=world.system).status_code == 404
     assert world.http.get("/fhir/Subscription/_history", headers=world.headers("RelatedPerson/mentor")
                           ).get_json().get("total", 0) == 0
+
+
+def test_an_access_preview_of_a_carer_does_not_show_the_carers_own_subscriptions(world, hook):
+    subscribe(world, DOCHTER, subscription(hook.url))
+    world.write()
+    preview = world.http.get("/fhir/Patient/moeder/$access-preview?actor=RelatedPerson/dochter",
+                             headers=world.system)
+    assert preview.status_code == 200, preview.get_json()
+    types = [p["part"][0]["valueCode"] for p in preview.get_json()["parameter"] if p["name"] == "type"]
+    assert "Communication" in types and "Subscription" not in types
