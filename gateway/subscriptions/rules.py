@@ -109,8 +109,7 @@ def channel_of(resource: dict, allow_http: bool) -> Channel:
     payload = channel.get("payload")
     if payload not in (None, FHIR_JSON):
         raise _invalid(f"channel.payload is absent (an empty notification) or '{FHIR_JSON}' (the ids of what "
-                       "changed, never its content), not '{payload}'.".replace("'{payload}'", repr(payload)),
-                       "Subscription.channel.payload")
+                       f"changed, never its content), not {payload!r}.", "Subscription.channel.payload")
     return Channel(res_type, params, endpoint_of(channel.get("endpoint"), allow_http),
                    headers_of(channel.get("header")), payload)
 

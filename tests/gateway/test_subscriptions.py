@@ -94,7 +94,7 @@ def test_a_notification_names_the_resource_and_never_carries_its_content(world, 
     assert set(entry) == {"fullUrl", "request", "response"}
     assert entry["fullUrl"].endswith(f"/fhir/Communication/{mid}")
     assert entry["request"] == {"method": "POST", "url": "Communication"}
-    assert sid
+    assert hook.received[0][0]["x-samenzorg-subscription"] == f"Subscription/{sid}"
 
 
 def test_without_a_payload_the_notification_is_an_empty_post(world, hook):
@@ -106,8 +106,6 @@ def test_without_a_payload_the_notification_is_an_empty_post(world, hook):
 
 
 def test_after_the_consent_is_revoked_no_more_notifications(world, hook):
-    from fhir_builders import consent
-
     active(world, DOCHTER, hook)
     world.write("Eerste bericht.")
     assert deliver(world).delivered == 1
@@ -117,7 +115,6 @@ def test_after_the_consent_is_revoked_no_more_notifications(world, hook):
     system_message(world)  # the daughter can no longer see (or write) the logbook
     assert deliver(world).attempted == 0
     assert len(hook.received) == 1
-    assert consent  # the builder shapes the network's Consents
 
 
 def test_a_receiver_down_for_a_while_then_up_gets_the_notification_once(world, hook):
@@ -206,8 +203,6 @@ def test_a_subscription_and_its_header_are_seen_only_by_its_owner(world, hook):
 
 def test_a_notification_to_a_carer_is_audited_as_a_disclosure_of_the_id(world, hook):
     active(world, DOCHTER, hook)
-    before = world.http.get("/fhir/AuditEvent?agent=RelatedPerson/dochter&_count=500",
-                            headers=world.system).get_json()["total"]
     mid = system_message(world)
     events = world.http.get("/fhir/AuditEvent?agent=RelatedPerson/dochter&entity=Communication/" + mid,
                             headers=world.system).get_json()
@@ -215,7 +210,6 @@ def test_a_notification_to_a_carer_is_audited_as_a_disclosure_of_the_id(world, h
     event = events["entry"][0]["resource"]
     assert "notified through Subscription/" in event["outcomeDesc"]
     assert {"reference": "Patient/moeder"} in [e.get("what") for e in event["entity"]]
-    assert before >= 0
 
 
 BAD = [
