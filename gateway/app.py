@@ -141,6 +141,8 @@ def _serve(settings: Settings, verifier: TokenVerifier, engine, consents: Consen
     with engine.connect().execution_options(write=write) as conn:
         repo = Repository(conn, access, consents)
         repo.write_back = write_back
+        repo.base_url = base_url
+        repo.allow_http_endpoints = settings.allow_http_subscriptions
         try:
             with conn.begin():
                 response = dispatch(Context(repo, settings, freq.base_url, dispatch), freq, route)

@@ -31,6 +31,14 @@ class Settings:
     oauth_key_file: str = ""  # the authorization server's RS256 key (PEM); default var/oauth-signing-key.pem
     access_token_ttl: int = 600  # seconds an access token from /oauth/token is valid
     portal_client_id: str = "familieportaal"  # the family portal's public SMART client (/portal/config.json)
+    # Subscriptions: "1"/"true" lets channel.endpoint be plain http beyond loopback (a closed network
+    # only); seconds the worker waits for a subscriber's endpoint (connect and read, each).
+    subscription_allow_http: str = ""
+    subscription_timeout: int = 10
+
+    @property
+    def allow_http_subscriptions(self) -> bool:
+        return self.subscription_allow_http.strip().lower() in ("1", "true", "yes", "on")
 
     @classmethod
     def from_env(cls, environ: dict | None = None, env_file: str | os.PathLike = ".env") -> "Settings":

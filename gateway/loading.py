@@ -64,7 +64,9 @@ def in_transaction(settings: Settings, engine, work):
     with engine.connect().execution_options(write=True) as conn, conn.begin():
         from .routes import dispatch
 
-        return work(Context(Repository(conn, Access.open()), settings, settings.base_url.rstrip("/"), dispatch))
+        repo = Repository(conn, Access.open())
+        repo.base_url = settings.base_url.rstrip("/")  # what notifications name resources by
+        return work(Context(repo, settings, repo.base_url, dispatch))
 
 
 def apply_bundle(settings: Settings, engine, bundle: dict) -> dict:

@@ -213,6 +213,12 @@ class Policy:
         return self._restrictions[res_type]
 
     def _restrict(self, res_type: str):
+        if res_type == "Subscription":
+            # A Subscription (its channel headers hold the receiver's credentials) is its owner's
+            # alone, for every role: it belongs to no client's record.
+            from .subscriptions.store import owned_clause
+
+            return owned_clause(self.access)
         if self.unrestricted:
             return None
         role = self.access.role
@@ -284,7 +290,7 @@ class Policy:
         """Refuse (Forbidden) a create/update (resource given) or delete (None) the caller may not make."""
         if res_type == "AuditEvent" and current is not None:
             raise MethodNotAllowed("AuditEvents cannot be changed or deleted.", headers={"Allow": "GET, POST"})
-        if self.unrestricted:
+        if self.unrestricted or res_type == "Subscription":  # anyone with the scope, for themselves
             return
         if res_type == "AuditEvent":
             raise Forbidden("Only system clients record AuditEvents.")

@@ -14,6 +14,7 @@ SERVED_TYPES = (
     "Communication",
     "AuditEvent",
     "Provenance",
+    "Subscription",
 )
 SERVED = frozenset(SERVED_TYPES)
 

@@ -27,7 +27,8 @@ Job = tuple[str, Callable[[], object]]
 
 def default_jobs(settings: Settings, engine, config: Config, *, policy: RetryPolicy | None = None,
                  owner: str | None = None, batch: int = 20, concurrency: int = 4) -> list[Job]:
-    deliverer = Deliverer(engine, config, policy, owner, batch=batch, concurrency=concurrency)
+    deliverer = Deliverer(engine, config, policy, owner, batch=batch, concurrency=concurrency,
+                          subscription_timeout=settings.subscription_timeout)
     log.info(orjson.dumps({"event": "worker.started", "worker": deliverer.owner, "lease_seconds": deliverer.lease,
                            "sources": sorted(config.sources)}).decode())
     from .sync import sync_due

@@ -14,6 +14,14 @@ _TYPE_INTERACTIONS = ["read", "vread", "update", "patch", "delete", "history-ins
                       "history-type", "create", "search-type"]
 
 
+_SUBSCRIPTION_DOC = (
+    "Channel type rest-hook only; payload absent (an empty POST) or application/fhir+json (a history Bundle "
+    "naming what changed, never its content). A Subscription is its creator's alone and notifies only about "
+    "what its owner may see at the time of the write (the client's Consent included). Endpoint: https, or "
+    "http to loopback. Status: requested until a handshake POST succeeds, then active; error after repeated "
+    "failures (active again when a delivery works); off by the owner.")
+
+
 def metadata(ctx: Context, req: FhirRequest) -> FhirResponse:
     from ..oauth.urls import endpoint
 
@@ -47,6 +55,8 @@ def _statement(base_url: str, cors: bool = False, oauth: tuple[str, ...] = ()) -
             "conditionalDelete": "single",
         }
         entry.update({k: v for k, v in search.get(rtype, {}).items() if v})
+        if rtype == "Subscription":
+            entry["documentation"] = _SUBSCRIPTION_DOC
         resources.append(entry)
     statement = {
         "resourceType": "CapabilityStatement",

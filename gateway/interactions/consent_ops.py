@@ -159,6 +159,8 @@ def access_preview(ctx: Context, req: FhirRequest) -> FhirResponse:
     parts = [{"name": "actor", "valueReference": {"reference": target.access.fhir_user}},
              {"name": "legalRepresentative", "valueBoolean": target.is_representative}]
     for rtype in SERVED_TYPES:
+        if rtype == "Subscription":  # the carer's own, in no client's record: not the client's to see
+            continue
         count, ids = carer.preview(rtype, PREVIEW_IDS)
         if not count:
             continue

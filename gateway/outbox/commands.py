@@ -117,7 +117,8 @@ def _flush(settings: Settings, args) -> int:
     _log_json(settings)
     engine = _engine(settings)
     try:
-        summary = Deliverer(engine, _config(settings), _policy(args), concurrency=args.concurrency).flush(args.limit)
+        summary = Deliverer(engine, _config(settings), _policy(args), concurrency=args.concurrency,
+                            subscription_timeout=settings.subscription_timeout).flush(args.limit)
     finally:
         engine.dispose()
     print(summary.line())

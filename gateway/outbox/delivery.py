@@ -7,7 +7,11 @@ the item again, and the idempotency key makes the repeated push harmless upstrea
 claim runs under the database's one write lock (BEGIN IMMEDIATE), so the same code serves one worker.
 
 The versions of one resource go upstream in order: an item is due only when no earlier item of
-the same resource is still pending.
+the same resource for the same destination is still pending.
+
+Subscription notifications (source "subscription:<sid>", gateway.subscriptions) are items like
+any other: claimed, leased, retried with back-off and Retry-After, dead after the last attempt;
+only the push differs (a rest-hook POST) and what follows it (the Subscription's status).
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import orjson
+import requests
 from sqlalchemy import bindparam, exists, or_, select, tuple_, update
 from sqlalchemy.orm import aliased
 from requests.adapters import HTTPAdapter
@@ -35,6 +40,8 @@ from connectors.upstream import session_for
 from .. import fhirtime
 from ..policy import references_in
 from ..storage.tables import outbox, resource_history, resources
+from ..subscriptions import notify
+from ..subscriptions.store import sid_of
 
 log = logging.getLogger("samenzorg.outbox")
 
@@ -66,11 +73,12 @@ class Summary:
     delivered: int = 0
     retrying: int = 0
     dead: int = 0
+    dropped: int = 0  # notifications of a Subscription deleted or turned off since
     errors: list[str] = field(default_factory=list)
 
     @property
     def attempted(self) -> int:
-        return self.delivered + self.retrying + self.dead
+        return self.delivered + self.retrying + self.dead + self.dropped
 
     def line(self) -> str:
         return f"delivered {self.delivered}, to retry {self.retrying}, dead {self.dead}"
@@ -100,7 +108,8 @@ def claim(engine, owner: str, limit: int, lease: float, due_by: datetime | None 
            .where(item.c.state == PENDING, item.c.next_attempt_at <= due_by,
                   or_(item.c.lease_expires_at.is_(None), item.c.lease_expires_at < now),
                   ~exists().where(earlier.c.res_type == item.c.res_type, earlier.c.res_id == item.c.res_id,
-                                  earlier.c.id < item.c.id, earlier.c.state == PENDING))
+                                  earlier.c.source == item.c.source, earlier.c.id < item.c.id,
+                                  earlier.c.state == PENDING))
            .order_by(item.c.next_attempt_at, item.c.id).limit(limit)
            .with_for_update(skip_locked=True, of=item))
     # One statement: the rows are picked, leased and returned together (one round trip a claim).
@@ -154,8 +163,10 @@ class Deliverer:
     """Delivers claimed items for one worker; keeps one HTTP session per source."""
 
     def __init__(self, engine, config: Config, policy: RetryPolicy | None = None, owner: str | None = None,
-                 batch: int = 20, concurrency: int = 1):
+                 batch: int = 20, concurrency: int = 1, subscription_timeout: float = 10.0):
         self.engine = engine
+        # Seconds to wait for a subscriber's endpoint (connect, and read).
+        self.subscription_timeout = subscription_timeout
         self.config = config
         self.policy = policy or RetryPolicy()
         self.owner = owner or worker_id()
@@ -164,7 +175,10 @@ class Deliverer:
         # Pushes of one claimed batch run side by side: delivery waits on the record system, not on us.
         # A batch never holds two versions of one resource (see `claim`), so order is kept.
         self.concurrency = max(1, concurrency)
-        self.lease = lease_for(config, self.policy, -(-batch // self.concurrency))
+        rounds = -(-batch // self.concurrency)
+        self.lease = lease_for(config, self.policy, rounds)
+        if self.policy.lease is None:  # subscribers' endpoints are pushed to as well (connect + read, twice)
+            self.lease = max(self.lease, 2 * 2 * subscription_timeout * rounds)
         self._local = threading.local()  # a requests.Session per thread and source
 
     def session(self, source: Source):
@@ -188,7 +202,9 @@ class Deliverer:
         if not rows:
             return summary
         with self.engine.connect() as conn:
-            items = load_items(conn, rows)
+            items = load_items(conn, [r for r in rows if sid_of(r.source) is None])
+            subs = notify.load(conn, {sid for r in rows if (sid := sid_of(r.source)) is not None})
+            items.update({r.id: subs.get(sid_of(r.source)) for r in rows if sid_of(r.source) is not None})
         if self.concurrency == 1 or len(rows) < 2:
             outcomes = [self.attempt(row, items[row.id]) for row in rows]
         else:
@@ -208,11 +224,14 @@ class Deliverer:
             total.delivered += batch.delivered
             total.retrying += batch.retrying
             total.dead += batch.dead
+            total.dropped += batch.dropped
             total.errors += batch.errors
         return total
 
     def attempt(self, row, item: OutboundItem) -> tuple:
-        """Push one item; (row, outcome, detail): outcome delivered | retry | dead."""
+        """Push one item; (row, outcome, detail): outcome delivered | retry | dead (| dropped)."""
+        if sid_of(row.source) is not None:
+            return self._notify(row, item)
         source = self.config.sources.get(row.source)
         if source is None:
             return row, DEAD, f"source '{row.source}' is not configured any more"
@@ -226,6 +245,26 @@ class Deliverer:
             log.exception("outbox push raised")
             return self._failed(row, f"unexpected error: {type(exc).__name__}", None)
         return row, DELIVERED, delivered.upstream_ref
+
+    def _notify(self, row, sub) -> tuple:
+        """A Subscription's handshake or notification; `sub` its row (None: deleted since)."""
+        if sub is None or sub.status == "off":
+            return row, DROPPED, "the Subscription was deleted or turned off"
+        session = self._local.__dict__.get("subscriptions")
+        if session is None:
+            session = self._local.__dict__["subscriptions"] = requests.Session()
+            adapter = HTTPAdapter(max_retries=Retry(total=0, read=False, redirect=0, raise_on_status=False))
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+        try:
+            return row, DELIVERED, notify.post(session, sub, row, self.subscription_timeout)
+        except PushRefused as exc:
+            return row, DEAD, f"refused: {exc}"
+        except PushFailed as exc:
+            return self._failed(row, str(exc), exc.retry_after)
+        except Exception as exc:
+            log.exception("subscription notification raised")
+            return self._failed(row, f"unexpected error: {type(exc).__name__}", None)
 
     def _failed(self, row, error: str, retry_after: float | None) -> tuple:
         if row.attempts >= self.policy.max_attempts:
@@ -242,8 +281,8 @@ class Deliverer:
         for row, outcome, detail in outcomes:
             if outcome == DELIVERED:
                 finished.append({"b_id": row.id, "b_state": DELIVERED, "b_ref": detail, "b_error": None})
-            elif outcome == DEAD:
-                finished.append({"b_id": row.id, "b_state": DEAD, "b_ref": None, "b_error": detail[:2000]})
+            elif outcome in (DEAD, DROPPED):
+                finished.append({"b_id": row.id, "b_state": outcome, "b_ref": None, "b_error": detail[:2000]})
             else:
                 error, wait = detail
                 retried.append({"b_id": row.id, "b_error": error[:2000], "b_due": now + timedelta(seconds=wait)})
@@ -256,6 +295,11 @@ class Deliverer:
             if retried:
                 conn.execute(update(outbox).where(*mine).values(
                     next_attempt_at=bindparam("b_due"), last_error=bindparam("b_error"), **released), retried)
+            followed = [(sid, outcome == DELIVERED, detail if outcome == DEAD else detail[0])
+                        for row, outcome, detail in outcomes
+                        if (sid := sid_of(row.source)) is not None and outcome != DROPPED]
+            if followed:  # the Subscriptions' status, with the outcomes that decide it
+                notify.record(conn, followed)
         for row, outcome, detail in outcomes:
             if outcome == DELIVERED:
                 summary.delivered += 1
@@ -264,6 +308,9 @@ class Deliverer:
                 summary.dead += 1
                 summary.errors.append(detail)
                 _event("dead", row, self.owner, attempts=row.attempts, error=detail)
+            elif outcome == DROPPED:
+                summary.dropped += 1
+                _event("dropped", row, self.owner, attempts=row.attempts, reason=detail)
             else:
                 summary.retrying += 1
                 summary.errors.append(detail[0])

@@ -219,6 +219,14 @@ TYPES: dict[str, list[SearchParam]] = {
         _p("action", "token", "action", "AuditEvent-action"),
         _p("outcome", "token", "outcome", "AuditEvent-outcome"),
     ],
+    "Subscription": [
+        _p("status", "token", "status", "Subscription-status"),
+        _p("type", "token", "channel.type", "Subscription-type"),
+        _p("url", "uri", "channel.endpoint", "Subscription-url"),
+        _p("criteria", "string", "criteria", "Subscription-criteria"),
+        _p("payload", "token", "channel.payload", "Subscription-payload"),
+        _p("contact", "token", "contact", "Subscription-contact", kind="ContactPoint"),
+    ],
     "Provenance": [
         _p("target", "reference", "target", "Provenance-target", ANY),
         _p("patient", "reference", "target", "Provenance-patient", ("Patient",)),

@@ -370,3 +370,34 @@ quarantine = Table(
     Column("attempts", Integer, nullable=False, default=1),
     UniqueConstraint("source", "record"),
 )
+
+
+# -- Subscriptions (issue 13, items 1-2) -------------------------------------------------------
+# One row per Subscription resource: who owns it (the access it was created under, so matching
+# runs under the owner's rights as they are at each write) and its delivery state. The resource
+# itself lives in `resources` like any other; notifications are rows of `outbox` whose source is
+# "subscription:<sid>", delivered by the same worker.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("sid", Serial, primary_key=True, autoincrement=True),
+    Column("res_id", String(64), nullable=False),
+    Column("owner", String(200), nullable=False),            # fhirUser, or client:<client_id>
+    Column("role", String(32), nullable=False),
+    Column("fhir_user", String(200), nullable=True),
+    Column("client_id", String(200), nullable=True),
+    Column("subject", String(200), nullable=True),
+    Column("launch_patient", String(64), nullable=True),
+    Column("scopes", Text, nullable=False),                  # the owner's resource scopes, as granted
+    Column("criteria_type", String(64), nullable=False),
+    Column("criteria", Text, nullable=False),                # the query part of the criteria
+    Column("endpoint", Text, nullable=False),
+    Column("headers", Text, nullable=False),                 # JSON list of "Name: value"
+    Column("payload", String(64), nullable=True),            # None: empty notification
+    Column("base_url", Text, nullable=False),                # the FHIR base notifications name resources by
+    Column("status", String(16), nullable=False),            # requested | active | error | off
+    Column("failures", Integer, nullable=False, default=0),  # consecutive failed deliveries
+    Column("error", Text, nullable=True),
+    UniqueConstraint("res_id"),
+    Index(None, "criteria_type", "status"),
+)

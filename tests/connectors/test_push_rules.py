@@ -87,5 +87,5 @@ def test_a_lease_outlasts_a_claimed_batch_of_the_slowest_pushes_unless_given_by_
         "snel": {"kind": "fhir", "base_url": "https://snel.example/fhir", "timeout": {"connect": 1, "read": 2}},
         "traag": {"kind": "fhir", "base_url": "https://traag.example/fhir", "timeout": {"connect": 5, "read": 30}}}})
     assert Deliverer(None, config, batch=20, concurrency=4).lease == 2 * 35 * 5  # 5 pushes in turn per thread
-    assert Deliverer(None, parse_config({}), batch=20, concurrency=4).lease == 120
+    assert Deliverer(None, parse_config({}), batch=20, concurrency=4, subscription_timeout=5).lease == 120
     assert Deliverer(None, config, RetryPolicy(lease=3), batch=20).lease == 3

@@ -36,6 +36,10 @@ BASES = [
      "participant": [{"member": {"reference": "RelatedPerson/fz-dochter"}}]},
     {"resourceType": "RelatedPerson", "active": True, "patient": {"reference": "Patient/fz"},
      "relationship": [{"coding": [{"system": "urn:oid:2.16.840.1.113883.2.4.3.11.22.472", "code": "19"}]}]},
+    {"resourceType": "Subscription", "status": "requested", "reason": "Nieuwe berichten",
+     "criteria": "Communication?patient=Patient/fz&category=zorg",
+     "channel": {"type": "rest-hook", "endpoint": "https://portaal.example/hook", "payload": "application/fhir+json",
+                 "header": ["Authorization: Bearer x"]}},
 ]
 
 HOSTILE = st.one_of(
@@ -170,3 +174,36 @@ def test_raw_hostile_bodies_never_crash(app, client, raw, path, method):
     ctype = "application/json-patch+json" if method == "PATCH" else "application/fhir+json"
     resp = client.open(f"/fhir/{path}", method=method, data=raw, headers={"Content-Type": ctype})
     _check(app, resp, before)
+
+
+@FUZZ
+@given(criteria=st.one_of(
+           st.text(max_size=60),
+           st.builds(lambda t, q: f"{t}?{q}", st.sampled_from(["Communication", "Patient", "CarePlan", "Nope", ""]),
+                     st.text(max_size=60)),
+           st.builds(lambda k, v: f"Communication?{k}={v}",
+                     st.sampled_from(["patient", "sent", "_id", "subject:Patient.name", "_has:x", "_count",
+                                      "category:text", "bogus", "_sort", "status:missing"]),
+                     st.text(max_size=30))),
+       endpoint=st.one_of(st.text(max_size=40), st.sampled_from([
+           "https://portaal.example/hook", "http://127.0.0.1:1/hook", "http://[::1]:1/x", "http://10.0.0.1/x",
+           "https://[::1", "https://portaal.example:99999/", "javascript:alert(1)", "//portaal.example"])))
+def test_hostile_subscriptions_never_crash_and_a_refused_one_stores_nothing(app, anonymous, mint, criteria, endpoint):
+    """Criteria and endpoints of every shape: 201 or a 4xx OperationOutcome, and a refusal leaves no
+    Subscription, no owner row and no handshake behind."""
+    from gateway.storage.tables import outbox, subscriptions
+
+    def counted():
+        with app.extensions["samenzorg.engine"].connect() as conn:
+            return tuple(conn.execute(select(func.count()).select_from(t)).scalar_one() for t in (outbox, subscriptions))
+
+    headers = {**H, "Authorization": f"Bearer {mint('user/*.cruds', fhir_user='RelatedPerson/fz-dochter')}"}
+    resource = {"resourceType": "Subscription", "status": "requested", "reason": "fuzz", "criteria": criteria,
+                "channel": {"type": "rest-hook", "endpoint": endpoint}}
+    before, rows = _stored_versions(app), counted()
+    resp = anonymous.post("/fhir/Subscription", data=orjson.dumps(resource), headers=headers)
+    _check(app, resp, before)
+    if resp.status_code >= 400:
+        assert counted() == rows
+    else:
+        assert resp.status_code == 201 and counted() == (rows[0] + 1, rows[1] + 1)

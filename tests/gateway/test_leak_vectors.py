@@ -149,3 +149,41 @@ def test_everything_for_another_clients_patient_is_the_same_404_as_an_unknown_on
     hidden, unknown = daughter("Patient/q/$everything"), daughter("Patient/zz/$everything")
     assert hidden.status_code == unknown.status_code == 404
     assert hidden.get_data() == unknown.get_data().replace(b"zz", b"q")
+
+
+def test_a_subscription_cannot_probe_or_be_told_about_what_its_owner_may_not_see(app, anonymous, mint, world):
+    """Criteria naming hidden resources are accepted like any other (creating one reveals nothing),
+    and a write of a resource the owner may not see enqueues no notification for them."""
+    from sqlalchemy import func, select, update
+
+    from gateway.storage.tables import outbox, subscriptions
+
+    def subscribe(user, criteria):
+        auth = {"Authorization": f"Bearer {mint('user/*.cruds', fhir_user=user)}", **H}
+        resource = {"resourceType": "Subscription", "status": "requested", "reason": "probe", "criteria": criteria,
+                    "channel": {"type": "rest-hook", "endpoint": "http://127.0.0.1:9/hook"}}
+        resp = anonymous.post("/fhir/Subscription", json=resource, headers=auth)
+        assert resp.status_code == 201, resp.get_json()
+        return resp.get_json()["id"]
+
+    hidden = subscribe("RelatedPerson/friend", "Communication?_id=m0")
+    unknown = subscribe("RelatedPerson/friend", "Communication?_id=m-does-not-exist")
+    probe = subscribe("RelatedPerson/friend", "Communication?_security=http://terminology.hl7.org/CodeSystem/v3-ActCode|PSY")
+    control = subscribe("RelatedPerson/daughter", "Communication")
+    engine = app.extensions["samenzorg.engine"]
+    with engine.begin() as conn:  # as if every handshake had succeeded
+        conn.execute(update(subscriptions).values(status="active"))
+    system = {"Authorization": f"Bearer {mint('system/*.cruds')}", **H}
+    for i in range(5):
+        m = anonymous.get(f"/fhir/Communication/m{i}", headers=system).get_json()
+        m["status"] = "stopped"
+        assert anonymous.put(f"/fhir/Communication/m{i}", json=m, headers=system).status_code == 200
+
+    def owed(res_id):
+        with engine.connect() as conn:
+            sid = conn.execute(select(subscriptions.c.sid).where(subscriptions.c.res_id == res_id)).scalar_one()
+            return conn.execute(select(func.count()).select_from(outbox).where(
+                outbox.c.source == f"subscription:{sid}", outbox.c.action != "ping")).scalar_one()
+
+    assert [owed(s) for s in (hidden, unknown, probe)] == [0, 0, 0]
+    assert owed(control) == 5  # the daughter, whose Consent shows the logbook, is told of each

@@ -5,7 +5,7 @@ from gateway.search import REGISTRY, capability
 
 SAMPLE = {"token": "x", "string": "x", "date": "ge2026", "uri": "http://x", "reference": None}
 SERVED = ("Patient", "RelatedPerson", "Practitioner", "PractitionerRole", "Organization", "CareTeam",
-          "CarePlan", "Goal", "Consent", "Communication", "AuditEvent", "Provenance")
+          "CarePlan", "Goal", "Consent", "Communication", "AuditEvent", "Provenance", "Subscription")
 
 
 def test_every_served_type_and_the_system_level_are_described():

@@ -313,3 +313,32 @@ def test_everything_never_fails_and_never_shows_a_carer_more(care_network, carer
     mine, everything = run(carer), run(care_network)
     if mine is not None and everything is not None:
         assert mine[1] <= everything[1] and mine[0] <= everything[0], (pairs, mine[1] - everything[1])
+
+
+@settings(max_examples=60, **FUZZ)
+@given(data=st.data())
+def test_subscription_searches_show_each_owner_only_their_own(care_network, carer, mint, data):
+    """Whatever a carer asks of Subscription, she finds only her own; the system client (not their
+    owner) finds none of the carers' Subscriptions."""
+
+
+    def subscribe(client, headers=None):
+        resource = {"resourceType": "Subscription", "status": "requested", "reason": "fuzz",
+                    "criteria": "Communication?patient=Patient/moeder",
+                    "channel": {"type": "rest-hook", "endpoint": "https://portaal.example/hook"}}
+        resp = client.post("/fhir/Subscription", json=resource,
+                           headers={"Content-Type": "application/fhir+json", **(headers or {})})
+        assert resp.status_code == 201, resp.get_json()
+        return f"Subscription/{resp.get_json()['id']}"
+
+    if not hasattr(carer, "_subscription"):
+        carer._subscription = subscribe(carer)
+        other = mint("user/*.cruds", fhir_user="RelatedPerson/buurman")
+        carer._other = subscribe(care_network, {"Authorization": f"Bearer {other}"})
+    pairs = data.draw(st.lists(pair("Subscription"), max_size=3))
+    mine = _run(carer, "Subscription", pairs, False, False)
+    theirs = _run(care_network, "Subscription", pairs, False, False)
+    if mine is not None:
+        assert mine[1] <= {carer._subscription}, (pairs, mine[1])
+    if theirs is not None:
+        assert not theirs[1], (pairs, theirs[1])
