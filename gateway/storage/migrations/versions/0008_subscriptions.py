@@ -1,12 +1,12 @@
 """subscriptions: the owner's access and delivery state of each Subscription (issue 13)
 
-Revision ID: 0009
+Revision ID: 0008
 Revises: 0007
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0009"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
