@@ -202,10 +202,13 @@ def claim_due(engine, config: Config, owner: str) -> list[str]:
     with engine.connect().execution_options(write=True) as conn, conn.begin():
         ensure_state(conn, due)
         s = sync_state
-        q = select(s.c.source).where(s.c.source.in_(due), or_(s.c.lease_until.is_(None), s.c.lease_until < now))
+        q = select(s.c.source, s.c.last_started).where(
+            s.c.source.in_(due), or_(s.c.lease_until.is_(None), s.c.lease_until < now))
         if conn.dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True)
-        names = list(conn.execute(q).scalars())
+        # Due again under the claim: another worker may have run the source since `due` was read.
+        names = [name for name, started in conn.execute(q)
+                 if started is None or started + timedelta(seconds=config.source(name).schedule_seconds) <= now]
         if names:
             conn.execute(update(s).where(s.c.source.in_(names)).values(lease_owner=owner, lease_until=now + LEASE))
     return names
