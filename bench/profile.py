@@ -41,25 +41,26 @@ def _consent_cache(app, on: bool) -> None:
         cache.state = lambda conn, rp, patient_of, now: consent_cache.load(conn, rp, patient_of, now)
 
 
-_AUDIT_WRITE = None
+_AUDIT_APPEND = None
 
 
-def _audit_store(app, on: bool) -> None:
-    # Off: each audit record written as any resource is (a statement per table, rows extracted), as before.
-    import uuid
+def _audit_log(app, on: bool) -> None:
+    # Off: each request stores its audit records as whole AuditEvent resources (resource, history,
+    # compartment and index rows) in its own commit, as before the audit log; on: it appends them.
+    import orjson
 
-    from gateway import audit, audit_store
-    from gateway.repository import Repository
+    from gateway import audit_store, fhirtime
 
-    global _AUDIT_WRITE
-    _AUDIT_WRITE = _AUDIT_WRITE or audit_store.write
+    global _AUDIT_APPEND
+    _AUDIT_APPEND = _AUDIT_APPEND or audit_store.append
 
-    def one_by_one(conn, fhir_user, client_id, disclosures):
-        writer = Repository(conn)
-        for d in disclosures:
-            writer._write("AuditEvent", str(uuid.uuid4()), audit.audit_event(fhir_user, client_id, d), "POST", None)
+    def whole(conn, fhir_user, client_id, disclosures):
+        if disclosures:
+            now = fhirtime.now()
+            audit_store.store(conn, [(now, orjson.dumps(e))
+                                     for e in audit_store.events(fhir_user, client_id, disclosures, now)])
 
-    audit_store.write = _AUDIT_WRITE if on else one_by_one
+    audit_store.append = _AUDIT_APPEND if on else whole
 
 
 _MATCH_MANY = None
@@ -75,7 +76,7 @@ def _match_many(app, on: bool) -> None:
 
 
 # Changes that can be switched off in a running app, to compare old and new code paths in one run.
-TOGGLES = {"consent-cache": _consent_cache, "audit-store": _audit_store, "match-many": _match_many}
+TOGGLES = {"consent-cache": _consent_cache, "audit-log": _audit_log, "match-many": _match_many}
 
 
 def parse_args(argv):

@@ -11,7 +11,7 @@ from flask import Flask, Response, g, request
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from . import cors, limits, memory, oauth
+from . import audit_store, cors, limits, memory, oauth
 from .access import Access
 from .auth import TokenVerifier, access_from_header
 from .config import Settings
@@ -138,6 +138,9 @@ def _serve(settings: Settings, verifier: TokenVerifier, engine, consents: Consen
         access = access_from_header(request.headers.get("Authorization"), verifier, base_url)
     freq = _fhir_request(path, route[1], base_url)
     write = request.method in ("POST", "PUT", "PATCH", "DELETE")
+    if audit_store.may_read(freq.method, path, freq.query + list(freq.params.get("form", ())), freq.body):
+        # Audit records are appended compactly; they become AuditEvents before anything reads them.
+        audit_store.settle_all(engine)
     with engine.connect().execution_options(write=write) as conn:
         repo = Repository(conn, access, consents)
         repo.write_back = write_back

@@ -1,20 +1,33 @@
-"""Writing the AuditEvents of disclosures: many at once, their index rows known without extraction.
+"""Storing the AuditEvents of disclosures: appended as one compact row, settled into resources later.
 
-An audit record stays a full AuditEvent resource (read, vread, search, history and `$everything`
-serve it as before, under the same rules), but writing it was ~40 % of a carer's read: a
-statement per table per record, and the generic extraction walking the event for its search
-and consent rows. Here every record of one commit (the group commit hands over several requests'
-records) goes in with one multi-row statement per table, and the rows are built from the
-`Disclosure` itself: the event is made by `audit.audit_event`, so which references, codings and
-date it holds is known. `tests/gateway/test_audit_store.py` checks the rows equal what the
-generic extraction (`index_rows` + `fact_rows`) gives for every shape of record.
+A carer's read may not answer before the record of what it disclosed is durable (NEN 7513;
+DESIGN.md, audit before disclosure). Storing that record as a full AuditEvent resource (its
+current row, a history version, its compartment and its search and consent rows) was about half
+of a carer's read. So a request only *appends* the whole event, as it will be served, to
+`audit_log`: one row, one multi-row statement per commit (the group commit hands over several
+requests' records). That row is the durable record.
+
+Before anything may read AuditEvents (`may_read`: AuditEvent reads and searches, includes, `_has`
+and `_type` naming the type, system-level searches and history, operations, bundles), the
+gateway *settles* the log (`settle_all`): each row becomes the AuditEvent resource every read
+path serves under the same rules (read, vread, search, history, `$everything`, the agent rule for
+carers), with `meta.lastUpdated` its recorded time. `samenzorg worker` settles in the background
+too, so the log stays short. Settling takes rows in order under a lock (FOR UPDATE on PostgreSQL,
+the write lock on SQLite) and deletes them in the same transaction, so each row becomes exactly
+one AuditEvent, and a reader that settled sees every record committed before it began.
+
+The rows of a settled event are built from the event itself (it was made by `audit.audit_event`,
+so which references, codings and date it holds is known); `tests/gateway/test_audit_store.py`
+checks they equal what the generic extraction (`index_rows` + `fact_rows`) gives.
 """
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from urllib.parse import unquote_plus
 
 import orjson
-from sqlalchemy import insert
+from sqlalchemy import bindparam, delete, insert, select
 
 from consent.model import normalize_ref
 
@@ -22,14 +35,124 @@ from . import audit, fhirtime
 from .consent_sql import REF, _target
 from .search.extract import _ROWS
 from .search.registry import REGISTRY
-from .storage.tables import INDEX_TABLES, history_compartment, resource_history, resources
+from .storage.tables import INDEX_TABLES, audit_log, history_compartment, resource_history, resources
 
 _PARAMS = REGISTRY["AuditEvent"]
+_APPEND = insert(audit_log)
+_ANY = select(audit_log.c.seq).limit(1)
+_OLDEST = select(audit_log.c.seq, audit_log.c.recorded, audit_log.c.body).order_by(audit_log.c.seq)
+_SETTLED = delete(audit_log).where(audit_log.c.seq.in_(bindparam("k_seqs", expanding=True)))
 # insertmanyvalues: one statement for many rows, RETURNING in the order of the rows given.
 _INSERT_RESOURCES = insert(resources).returning(resources.c.rid, sort_by_parameter_order=True)
 _INSERT_HISTORY = insert(resource_history).returning(resource_history.c.seq, sort_by_parameter_order=True)
 _INSERT_COMPARTMENT = insert(history_compartment)
 _INSERT_INDEX = {kind: insert(table) for kind, table in INDEX_TABLES.items()}
+BATCH = 500
+
+
+# -- appending: what a request pays ------------------------------------------------------------
+def events(fhir_user: str, client_id: str | None, disclosures: list[audit.Disclosure],
+           now: datetime) -> list[dict]:
+    """One whole AuditEvent per disclosure, with its id and meta, recorded at `now`."""
+    stamp = fhirtime.instant(now)
+    return [{"resourceType": "AuditEvent", "id": str(uuid.uuid4()),
+             "meta": {"versionId": "1", "lastUpdated": stamp},
+             **{k: v for k, v in audit.audit_event(fhir_user, client_id, d, recorded=stamp).items()
+                if k != "resourceType"}}
+            for d in disclosures]
+
+
+def append(conn, fhir_user: str, client_id: str | None, disclosures: list[audit.Disclosure]) -> None:
+    """Append one row per disclosure to the audit log, in `conn`'s current transaction."""
+    if not disclosures:
+        return
+    now = fhirtime.now()
+    conn.execute(_APPEND, [{"recorded": now, "body": orjson.dumps(e)}
+                           for e in events(fhir_user, client_id, disclosures, now)])
+
+
+# -- settling: before AuditEvents are read -----------------------------------------------------
+def may_read(method: str, path: str, query: list[tuple[str, str]], body) -> bool:
+    """Whether a FHIR request may read stored AuditEvents (so the log must be settled first)."""
+    head = path.split("/", 1)[0]
+    if head == "AuditEvent" or head.startswith(("_", "$")) or "$" in path:
+        return True
+    if any("AuditEvent" in k or "AuditEvent" in v for k, v in query):
+        return True
+    if head == "":  # a batch or transaction: any entry that may read them
+        entries = body.get("entry") if isinstance(body, dict) else None
+        return method != "POST" or any(_entry_may_read(e) for e in entries or () if isinstance(e, dict))
+    return False
+
+
+def _entry_may_read(entry: dict) -> bool:
+    request = entry.get("request")
+    if not isinstance(request, dict) or not isinstance(request.get("url"), str):
+        return False
+    url = request["url"]
+    if "AuditEvent" in unquote_plus(url):
+        return True
+    path, _, _ = url.partition("?")
+    return request.get("method") in ("GET", "HEAD") and may_read("GET", path.strip("/"), [], None)
+
+
+def pending(engine) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(_ANY).first() is not None
+
+
+def settle_all(engine, *, batch: int = BATCH, batches: int | None = None) -> int:
+    """Settle the log, a transaction per `batch` rows, until it is empty (or `batches` are done);
+    returns how many records were settled. Costs one small query when nothing is pending."""
+    if not pending(engine):
+        return 0
+    total, done = 0, 0
+    while batches is None or done < batches:
+        with engine.connect().execution_options(write=True) as conn, conn.begin():
+            settled = settle(conn, batch)
+        total, done = total + settled, done + 1
+        if settled < batch:
+            break
+    return total
+
+
+def settle(conn, limit: int = BATCH) -> int:
+    """Turn the oldest `limit` rows of the log into AuditEvent resources, in `conn`'s transaction."""
+    q = _OLDEST.limit(limit)
+    if conn.dialect.name != "sqlite":  # a concurrent settler waits, then finds these rows gone
+        q = q.with_for_update()
+    rows = conn.execute(q).all()
+    if rows:
+        store(conn, [(r.recorded, r.body) for r in rows])
+        conn.execute(_SETTLED, {"k_seqs": [r.seq for r in rows]})
+    return len(rows)
+
+
+def store(conn, records: list[tuple[datetime, bytes]]) -> None:
+    """Store whole AuditEvents (recorded time, body) as resources with their history, compartment
+    and index rows: a statement per table for all of them."""
+    bodies = [b for _, b in records]
+    parsed = [orjson.loads(b) for b in bodies]
+    rids = conn.execute(_INSERT_RESOURCES, [
+        {"res_type": "AuditEvent", "res_id": e["id"], "version": 1, "last_updated": t, "deleted": False,
+         "body": b} for e, (t, b) in zip(parsed, records)]).scalars().all()
+    seqs = conn.execute(_INSERT_HISTORY, [
+        {"res_type": "AuditEvent", "res_id": e["id"], "version": 1, "last_updated": t, "method": "POST",
+         "body": b} for e, (t, b) in zip(parsed, records)]).scalars().all()
+    compartment: list[dict] = []
+    rows: dict[str, list[dict]] = {kind: [] for kind in INDEX_TABLES}
+    for event, rid, seq in zip(parsed, rids, seqs):
+        found = index_rows_of(event)
+        patients = {r["target_id"] for r in found["reference"]
+                    if r["param"] == "patient" and r["target_type"] == "Patient"}
+        compartment += [{"seq": seq, "patient_id": p} for p in sorted(patients)]
+        for kind, part in found.items():
+            rows[kind] += [{**r, "rid": rid, "res_type": "AuditEvent"} for r in part]
+    if compartment:
+        conn.execute(_INSERT_COMPARTMENT, compartment)
+    for kind, part in rows.items():
+        if part:
+            conn.execute(_INSERT_INDEX[kind], part)
 
 
 def _values(event: dict) -> dict[str, list]:
@@ -59,39 +182,3 @@ def index_rows_of(event: dict) -> dict[str, list[dict]]:
             if isinstance(w.get("reference"), str) and not w["reference"].startswith("#")}
     out["reference"] += [{"param": REF, **_target(r)} for r in refs]
     return out
-
-
-def write(conn, fhir_user: str, client_id: str | None, disclosures: list[audit.Disclosure]) -> None:
-    """Store one AuditEvent per disclosure in `conn`'s current transaction, with a statement per
-    table for all of them."""
-    if not disclosures:
-        return
-    now = fhirtime.now()
-    stamp = fhirtime.instant(now)
-    events = []
-    for d in disclosures:
-        event = audit.audit_event(fhir_user, client_id, d, recorded=stamp)
-        events.append({"resourceType": "AuditEvent", "id": str(uuid.uuid4()),
-                       "meta": {"versionId": "1", "lastUpdated": stamp},
-                       **{k: v for k, v in event.items() if k != "resourceType"}})
-    bodies = [orjson.dumps(e) for e in events]
-    rids = conn.execute(_INSERT_RESOURCES, [
-        {"res_type": "AuditEvent", "res_id": e["id"], "version": 1, "last_updated": now, "deleted": False,
-         "body": b} for e, b in zip(events, bodies)]).scalars().all()
-    seqs = conn.execute(_INSERT_HISTORY, [
-        {"res_type": "AuditEvent", "res_id": e["id"], "version": 1, "last_updated": now, "method": "POST",
-         "body": b} for e, b in zip(events, bodies)]).scalars().all()
-    compartment: list[dict] = []
-    rows: dict[str, list[dict]] = {kind: [] for kind in INDEX_TABLES}
-    for event, rid, seq in zip(events, rids, seqs):
-        found = index_rows_of(event)
-        patients = {r["target_id"] for r in found["reference"]
-                    if r["param"] == "patient" and r["target_type"] == "Patient"}
-        compartment += [{"seq": seq, "patient_id": p} for p in sorted(patients)]
-        for kind, part in found.items():
-            rows[kind] += [{**r, "rid": rid, "res_type": "AuditEvent"} for r in part]
-    if compartment:
-        conn.execute(_INSERT_COMPARTMENT, compartment)
-    for kind, part in rows.items():
-        if part:
-            conn.execute(_INSERT_INDEX[kind], part)

@@ -47,6 +47,7 @@ class CarerState:
     valid_until: datetime | None
     _readings: dict = field(default_factory=dict)  # action -> readings (pure in the request within the window)
     _filters: dict = field(default_factory=dict)
+    _clauses: dict = field(default_factory=dict)  # (type, patient, roles) -> the SQL clause built from them
 
     def holds_at(self, now: datetime) -> bool:
         return (self.valid_from is None or self.valid_from <= now) and \
@@ -63,6 +64,13 @@ class CarerState:
         if key not in self._filters:
             self._filters[key] = consent.filter_of(self.readings(request))
         return self._filters[key]
+
+
+    def clause(self, key: tuple, build):
+        """The carer's access clause for `key`, built once per state (it depends on nothing else)."""
+        if key not in self._clauses:
+            self._clauses[key] = build()
+        return self._clauses[key]
 
 
 def _stamp_query():

@@ -231,6 +231,12 @@ class Policy:
             return scope if scope is not None else false()
         if role != "related-person" or not self.carer_patient:
             return false()
+        if self._kept():  # built from the kept state alone, so kept with it (a new stamp: built anew)
+            key = (res_type, self.carer_patient, self.request().actor_roles)
+            return self._carer_state.clause(key, lambda: self._carer_clause(res_type))
+        return self._carer_clause(res_type)
+
+    def _carer_clause(self, res_type: str):
         own = self.access.user_id
         patient = (self.carer_patient_id,)
         scope = _referenced_from(res_type, patient) if res_type in DIRECTORY else _compartment(res_type, patient)

@@ -464,10 +464,10 @@ class Repository:
         self.audits[since:] = [a for a in self.audits[since:] if a.outcome != audit.SUCCESS]
 
     def flush_audits(self, into=None) -> None:
-        """Write the pending AuditEvents in the current transaction of this repository's connection, or
-        of `into` (another request's connection committing several requests' records at once)."""
+        """Append the pending audit records in the current transaction of this repository's connection,
+        or of `into` (another request's connection committing several requests' records at once)."""
         pending, self.audits = self.audits, []
-        audit_store.write(self.conn if into is None else into, self.access.fhir_user, self.access.client_id, pending)
+        audit_store.append(self.conn if into is None else into, self.access.fhir_user, self.access.client_id, pending)
 
     def _write(self, res_type: str, res_id: str, resource: dict | None, method: str, current) -> Stored:
         if res_type not in SERVED:

@@ -79,6 +79,18 @@ history_compartment = Table(
     Index(None, "seq"),
 )
 
+# The audit records of disclosures as they are appended: the whole AuditEvent as it will be served,
+# one row each, and nothing else. This append is what a read pays before it answers (no disclosure
+# leaves before its record is durable); `audit_store.settle` later moves the rows, in batches, into
+# `resources`, history and the index tables, before anything reads AuditEvents.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Serial, primary_key=True, autoincrement=True),
+    Column("recorded", DateTime(), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+)
+
 # What the stored data was built under, e.g. {"index_rules": "2"}: when the code's rules move on,
 # `samenzorg db upgrade` rebuilds what depends on them.
 server_state = Table(

@@ -240,6 +240,52 @@ def test_every_disclosure_and_refusal_to_a_carer_is_audited_and_the_client_can_s
     assert [e["resource"]["outcome"] for e in friend_log["entry"]] == ["4"]
 
 
+def test_a_carers_record_is_appended_and_served_as_an_audit_event_on_every_path_that_reads_them(
+        network, app, client, as_):
+    from sqlalchemy import func, select
+
+    from gateway.storage.tables import audit_log, resources
+
+    engine = app.extensions["samenzorg.engine"]
+
+    def counts():
+        with engine.connect() as conn:
+            return (conn.execute(select(func.count()).select_from(audit_log)).scalar_one(),
+                    conn.execute(select(func.count()).select_from(resources)
+                                 .where(resources.c.res_type == "AuditEvent")).scalar_one())
+
+    mine = "AuditEvent?agent=RelatedPerson/dochter&entity=CarePlan/medicatie"
+    mother = as_("Patient/moeder")
+    readers = [  # (who, path) each of which must find the daughter's read, settled just before it
+        (mother, mine),
+        (mother, "Patient?_id=moeder&_revinclude=AuditEvent:patient&_count=200"),
+        (mother, "Patient/moeder/$everything?_type=AuditEvent&_count=200"),
+        (client, "_history?_count=200"),
+        (client, "?_type=AuditEvent&_count=200"),
+    ]
+    for who, path in readers:
+        before = counts()
+        assert as_("RelatedPerson/dochter").get("CarePlan/medicatie").status_code == 200
+        appended = counts()
+        assert appended == (before[0] + 1, before[1]), "a read appends one compact record, nothing else"
+        got = who.get(path) if who is mother else who.get(f"/fhir/{path}")
+        assert got.status_code == 200, got.get_json()
+        latest = max((e["resource"] for e in got.get_json().get("entry", [])
+                      if e["resource"]["resourceType"] == "AuditEvent"
+                      and {"reference": "CarePlan/medicatie"} in [x.get("what") for x in e["resource"]["entity"]]
+                      and e["resource"]["agent"][0]["who"] == {"reference": "RelatedPerson/dochter"}),
+                     key=lambda r: r["recorded"], default=None)
+        assert latest is not None, path
+        assert counts()[0] <= 1, "settled before the read (its own record may be appended since)"
+    batch = {"resourceType": "Bundle", "type": "batch",
+             "entry": [{"request": {"method": "GET", "url": mine}}]}
+    as_("RelatedPerson/dochter").get("CarePlan/medicatie")
+    n = len(mother.get(mine).get_json()["entry"])
+    as_("RelatedPerson/dochter").get("CarePlan/medicatie")
+    got = mother.post("", batch).get_json()["entry"][0]["resource"]
+    assert len(got["entry"]) == n + 1
+
+
 def test_audit_events_cannot_be_changed_or_deleted(network, client, as_):
     as_("RelatedPerson/dochter").get("CarePlan/medicatie")
     event = client.get("/fhir/AuditEvent").get_json()["entry"][0]["resource"]

@@ -1,18 +1,21 @@
-"""The audit store writes an AuditEvent's rows without extracting them: they must be the rows the
-generic extraction would have written, and the stored record must be a whole AuditEvent."""
+"""The audit store appends a compact record per disclosure and settles it into an AuditEvent later,
+writing its rows without extracting them: they must be the rows the generic extraction would have
+written, the settled record a whole AuditEvent, and each appended record exactly one of them."""
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from gateway import audit, audit_store
+from gateway import audit, audit_store, fhirtime
 from gateway.consent_sql import fact_rows
 from gateway.repository import Repository
 from gateway.search import index_rows
 from gateway.storage.db import make_engine
-from gateway.storage.tables import INDEX_TABLES, history_compartment, resource_history, resources
+from gateway.storage.tables import INDEX_TABLES, audit_log, history_compartment, resource_history, resources
 
 _IDS = st.from_regex(r"[A-Za-z0-9\-.]{1,8}", fullmatch=True)
 _TYPES = st.sampled_from(["Patient", "CarePlan", "Communication", "Consent", "RelatedPerson", "Goal", "Practitioner"])
@@ -51,7 +54,7 @@ def test_the_rows_of_an_audit_record_are_those_the_generic_extraction_finds(user
     assert _canon(audit_store.index_rows_of(event)) == _generic(event)
 
 
-def test_a_stored_audit_record_is_a_whole_versioned_resource_with_its_rows(database_url):
+def test_a_settled_audit_record_is_a_whole_versioned_resource_with_its_rows(database_url):
     engine = make_engine(database_url)
     try:
         disclosures = [audit.Disclosure("read", patients=["Patient/p1"], resources=["CarePlan/c1"],
@@ -59,8 +62,13 @@ def test_a_stored_audit_record_is_a_whole_versioned_resource_with_its_rows(datab
                        audit.Disclosure("search-type", patients=["Patient/p1"],
                                         resources=["Communication/m1", "Communication/m2"], query="subject=Patient/p1")]
         with engine.connect() as conn, conn.begin():
-            audit_store.write(conn, "RelatedPerson/rp1", "familieportaal", disclosures)
+            audit_store.append(conn, "RelatedPerson/rp1", "familieportaal", disclosures)
+        with engine.connect() as conn:  # appended: one compact row each, no resource yet
+            assert conn.execute(select(func.count()).select_from(audit_log)).scalar_one() == 2
+            assert conn.execute(select(resources).where(resources.c.res_type == "AuditEvent")).first() is None
+        assert audit_store.settle_all(engine) == 2
         with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(audit_log)).scalar_one() == 0
             stored = conn.execute(select(resources).where(resources.c.res_type == "AuditEvent")
                                   .order_by(resources.c.rid)).all()
             assert len(stored) == 2
@@ -68,6 +76,7 @@ def test_a_stored_audit_record_is_a_whole_versioned_resource_with_its_rows(datab
                 body = orjson.loads(row.body)
                 expected = audit.audit_event("RelatedPerson/rp1", "familieportaal", d, recorded=body["recorded"])
                 assert body["meta"] == {"versionId": "1", "lastUpdated": body["recorded"]}
+                assert fhirtime.instant(row.last_updated) == body["recorded"]  # when it was recorded, not settled
                 assert {k: v for k, v in body.items() if k not in ("id", "meta")} == expected
                 history = conn.execute(select(resource_history).where(resource_history.c.res_id == row.res_id)).one()
                 assert (history.version, history.method, history.body) == (1, "POST", row.body)
@@ -89,3 +98,47 @@ def test_a_stored_audit_record_is_a_whole_versioned_resource_with_its_rows(datab
             assert _canon(generic) == _canon(written)
     finally:
         engine.dispose()
+
+
+def test_concurrent_settlers_turn_each_appended_record_into_exactly_one_audit_event(database_url):
+    engine = make_engine(database_url, **({} if database_url.startswith("sqlite") else {"pool_size": 8}))
+    try:
+        d = audit.Disclosure("read", patients=["Patient/p1"], resources=["CarePlan/c1"])
+        for _ in range(6):
+            with engine.connect().execution_options(write=True) as conn, conn.begin():
+                audit_store.append(conn, "RelatedPerson/rp1", None, [d] * 50)
+        with ThreadPoolExecutor(4) as pool:
+            settled = list(pool.map(lambda _: audit_store.settle_all(engine, batch=40), range(4)))
+        assert sum(settled) == 300
+        with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(audit_log)).scalar_one() == 0
+            ids = conn.execute(select(resources.c.res_id).where(resources.c.res_type == "AuditEvent")).scalars().all()
+            assert len(ids) == len(set(ids)) == 300
+        assert audit_store.settle_all(engine) == 0
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("method, path, query, body, expected", [
+    ("GET", "AuditEvent", [], None, True),
+    ("GET", "AuditEvent/a1/_history/1", [], None, True),
+    ("GET", "Patient/p1/$everything", [], None, True),
+    ("POST", "Consent/$evaluate", [], {}, True),
+    ("GET", "_history", [], None, True),
+    ("GET", "", [("_type", "AuditEvent")], None, True),
+    ("GET", "Patient", [("_revinclude", "AuditEvent:patient")], None, True),
+    ("GET", "Patient", [("_has:AuditEvent:patient:outcome", "4")], None, True),
+    ("POST", "", [], {"resourceType": "Bundle", "type": "batch",
+                      "entry": [{"request": {"method": "GET", "url": "AuditEvent?patient=Patient/p1"}}]}, True),
+    ("GET", "CarePlan/c1", [], None, False),
+    ("GET", "Communication", [("subject", "Patient/p1"), ("_count", "20")], None, False),
+    ("POST", "Communication", [], {"resourceType": "Communication"}, False),
+    ("POST", "", [], {"resourceType": "Bundle", "type": "transaction",
+                      "entry": [{"request": {"method": "POST", "url": "Patient"}}]}, False),
+    ("POST", "", [], {"resourceType": "Bundle", "type": "batch",
+                      "entry": [{"request": {"method": "GET", "url": "Patient/p1/$everything"}}]}, True),
+    ("POST", "", [], {"resourceType": "Bundle", "type": "batch",
+                      "entry": [{"request": {"method": "GET", "url": "Audit%45vent?patient=p1"}}]}, True),
+])
+def test_requests_that_may_read_audit_events_settle_the_log_first(method, path, query, body, expected):
+    assert audit_store.may_read(method, path, query, body) is expected

@@ -150,3 +150,22 @@ def test_the_default_total_is_exact_and_counted_only_when_the_first_page_does_no
         event.remove(conn, "before_cursor_execute", log._record)
     assert body["total"] == 30
     assert any("count(" in s.lower() for s, _ in log.seen) is counted
+
+
+def test_a_transactions_identifier_conditions_are_looked_up_by_code_not_read_for_the_whole_type(engine):
+    """An import's identifier conditions (`match_many`) must find each code through the token
+    index as far as the code: an OR of (param, system, code) triples used it only as far as `param`
+    on SQLite, reading every identifier of the type per transaction (imports slowed as data grew)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite-specific plan")
+    from gateway.repository import Repository
+
+    bulk_patients(engine, ROWS)
+    with engine.connect() as conn:
+        log = Statements(conn)
+        found = Repository(conn).match_many("Patient", [[("identifier", "urn:bsn|000000005")],
+                                                        [("identifier", "urn:bsn|000002999,other|000000007")]])
+        assert found == {0: ["p5"], 1: ["p2999"]}
+        sql, params = next(s for s in log.seen if "idx_token" in s[0])
+        shown = plan(conn, sql, params)
+    assert "ix_idx_token_res_type_param_code_system (res_type=? AND param=? AND code=?)" in shown, shown
