@@ -108,18 +108,33 @@ def prepare_database(url: str) -> str:
     return f"PostgreSQL {version}" if is_pg else f"SQLite {version}"
 
 
-def stored_resources(url: str) -> int:
+def stored_resources(url: str, table: str = "resources") -> int:
     from sqlalchemy import func, select
 
+    from gateway.storage import tables
     from gateway.storage.db import make_engine
-    from gateway.storage.tables import resources
 
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(resources)).scalar_one()
+            return conn.execute(select(func.count()).select_from(getattr(tables, table))).scalar_one()
     finally:
         engine.dispose()
+
+
+def settle_audit_log(http: "Http", token: str, url: str, carer_requests: int) -> str:
+    """The audit records the run appended, settled into AuditEvents by the first read of them: the
+    work a carer's read leaves for later (gateway/audit_store.py), timed so it is not hidden."""
+    appended = stored_resources(url, "audit_log")
+    started = time.perf_counter()
+    status, _ = http("GET", "/fhir/AuditEvent?_count=1", token)
+    seconds = time.perf_counter() - started
+    if status != 200 or appended == 0:
+        return f"audit log: {appended:,} records appended; settling answered {status}"
+    return (f"audit log: {appended:,} audit records appended during the run (carers' and refusals'); the first "
+            f"AuditEvent read settled them into AuditEvents in {seconds:.1f} s ({appended / seconds:,.0f} "
+            f"records/s, one thread), that is {seconds / max(carer_requests, 1) * 1000:.2f} ms of deferred work "
+            f"per carer request measured")
 
 
 class PostgresCpu:
@@ -330,6 +345,7 @@ class SamenzorgRun:
     carers: int  # carers with a sharing choice in force
     tokens: int  # carer tokens used
     samples: Path  # the bytes the ceiling serves
+    audit: str  # what settling the run's audit log took
 
 
 def measure_samenzorg(args, url: str, generator: str, tmp: Path) -> SamenzorgRun:
@@ -371,10 +387,12 @@ def measure_samenzorg(args, url: str, generator: str, tmp: Path) -> SamenzorgRun
         finally:
             if database_cpu:
                 database_cpu.close()
+        audit = settle_audit_log(http, system_token, url, sum(r.result.requests for r in rows if r.who == "carer"))
+        log("  " + audit)
     finally:
         srv.stop()
     return SamenzorgRun(plan, rows, notes, loaded, stored, sum(len(c.carers) for c in world),
-                        len(tokens), samples)
+                        len(tokens), samples, audit)
 
 
 def measure_ceiling(args, generator: str, run: SamenzorgRun, tmp: Path) -> tuple[dict[str, float], str]:
@@ -437,7 +455,7 @@ def write_results(args, started, db_kind: str, facts: str, run: SamenzorgRun, ge
                f"{args.warmup:g} s warm-up, requests picked at random from {args.pool:,} per scenario\n"
                f"- Samenzorg: `samenzorg serve --workers {args.workers} --threads {args.threads}` (gunicorn gthread); "
                "the ceiling: bare Flask under the same gunicorn settings, answering with bytes Samenzorg "
-               "served in this run (a CarePlan, a Communication search page)")
+               f"served in this run (a CarePlan, a Communication search page)\n- {run.audit}")
     sections = [
         ("Command", f"```\n{command.strip()}\n```\nstarted {started:%Y-%m-%d %H:%M} UTC"),
         ("Machine", facts),

@@ -293,7 +293,7 @@ class Repository:
                                        restrict=self.clause, record=lambda t: in_record(t, pid))
         if self.policy.audited:
             # The whole answer is this client's record (directory entries shown as part of it).
-            self._audit("operation", [(f"{r.res_type}/{r.res_id}", orjson.loads(r.body)) for r in rows],
+            self._audit("operation", [(f"{r.res_type}/{r.res_id}", r.body) for r in rows],
                         query="&".join(f"{k}={v}" for k, v in q.applied), patients=[f"Patient/{pid}"])
         return body
 
@@ -415,7 +415,7 @@ class Repository:
     # -- audit -----------------------------------------------------------------
     def _disclosed(self, interaction: str, stored: list[Stored]) -> None:
         if self.policy.audited:
-            self._audit(interaction, [(s.reference, orjson.loads(s.body) if s.body else None) for s in stored])
+            self._audit(interaction, [(s.reference, s.body) for s in stored])  # bodies parsed if needed
 
     def disclosed_for(self, interaction: str, refs: list[str], patient: str) -> None:
         """Record what an operation showed of one client's record (e.g. $access-preview)."""
@@ -428,7 +428,7 @@ class Repository:
         self._audit(self.interaction or "operation", [], outcome=audit.REFUSED, detail=detail,
                     patients=[own] if own else [])
 
-    def _audit(self, interaction: str, found: list[tuple[str, dict | None]], *, outcome: str = audit.SUCCESS,
+    def _audit(self, interaction: str, found: list[tuple[str, bytes | dict | None]], *, outcome: str = audit.SUCCESS,
                query: str | None = None, detail: str | None = None, patients: list[str] | None = None) -> None:
         """Queue an AuditEvent naming what was shown (or refused) and whose record it is."""
         if not self.policy.audited:
@@ -439,7 +439,7 @@ class Repository:
             # naming no client for the rest (directory entries).
             groups: dict[str | None, list] = {} if found else {None: []}
             for ref, body in found:
-                groups.setdefault(patient_of(body) if body else None, []).append((ref, body))
+                groups.setdefault(patient_of(_parsed(body)) if body else None, []).append((ref, body))
             for patient, part in sorted(groups.items(), key=lambda g: g[0] or ""):
                 self._audit(interaction, part, outcome=outcome, query=query, detail=detail,
                             patients=[patient] if patient else [])
@@ -450,10 +450,10 @@ class Repository:
         self.audits.append(audit.Disclosure(self.interaction or interaction, outcome, patients,
                                             [ref for ref, _ in found], consents, query, detail))
 
-    def _deciding_consents(self, found: list[tuple[str, dict | None]]) -> list[str]:
+    def _deciding_consents(self, found: list[tuple[str, bytes | dict | None]]) -> list[str]:
         """The Consent that decided one resource's disclosure; for several, every active one in play."""
         if len(found) == 1 and found[0][1] is not None and self.policy.carer_patient:
-            decided = self.policy.decide(found[0][1]).consent
+            decided = self.policy.decide(_parsed(found[0][1])).consent
             if decided:
                 return [decided]
         return [f"Consent/{c['id']}" for c in self.policy.consents if c.get("status") == "active"]
@@ -540,6 +540,10 @@ class Repository:
             found = found + facts.get(kind, [])
             if found:
                 self.conn.execute(_INSERT_INDEX[kind], [{**r, "rid": rid, "res_type": res_type} for r in found])
+
+
+def _parsed(body: bytes | dict) -> dict:
+    return orjson.loads(body) if isinstance(body, bytes) else body
 
 
 def _body(row) -> dict | None:

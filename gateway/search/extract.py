@@ -80,16 +80,22 @@ def index_rows(resource: dict) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {"token": [], "string": [], "reference": [], "date": [], "uri": []}
     params = REGISTRY.get(resource.get("resourceType"), {})
     for param in params.values():
-        if param.column is not None:
-            continue  # _id and _lastUpdated live on the resources row itself
-        seen = set()
-        for path in param.paths:
-            for value in walk(resource, path):
-                for row in _ROWS[param.type](param, value):
-                    key = tuple(sorted(row.items(), key=lambda kv: kv[0]))
-                    if key not in seen:
-                        seen.add(key)
-                        out[param.type].append({"param": param.name, **row})
+        if param.column is None:  # _id and _lastUpdated live on the resources row itself
+            out[param.type] += param_rows(resource, param)
+    return out
+
+
+def param_rows(resource: dict, param: SearchParam) -> list[dict]:
+    """The rows of one search parameter (what `index_rows` holds for it), e.g. only the references
+    that put a version in a patient compartment, without extracting every other parameter."""
+    out, seen = [], set()
+    for path in param.paths:
+        for value in walk(resource, path):
+            for row in _ROWS[param.type](param, value):
+                key = tuple(sorted(row.items(), key=lambda kv: kv[0]))
+                if key not in seen:
+                    seen.add(key)
+                    out.append({"param": param.name, **row})
     return out
 
 

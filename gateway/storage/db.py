@@ -28,7 +28,10 @@ def _sqlite_pragmas(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
+        # FULL: a commit is on disk before it returns, power loss included, so no answer leaves
+        # before its audit record is durable (DESIGN.md); in WAL mode that is one fsync per commit,
+        # shared by the reads of a group commit (~0.4 ms on the development machine).
+        cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()

@@ -176,3 +176,30 @@ def test_every_type_with_an_identifier_element_has_an_identifier_parameter():
     for rtype in ("Patient", "RelatedPerson", "Practitioner", "PractitionerRole", "Organization",
                   "CareTeam", "CarePlan", "Goal", "Consent", "Communication"):
         assert REGISTRY[rtype]["identifier"].type == "token", rtype
+
+
+def test_one_parameters_rows_are_what_the_whole_extraction_holds_for_it():
+    """`param_rows` (a compartment's references, an event's agents) must equal `index_rows` for that
+    parameter on every demo network's resources and on an AuditEvent."""
+    import json
+    from pathlib import Path
+
+    from gateway import audit
+    from gateway.policy import COMPARTMENT, compartment_of
+    from gateway.search.extract import param_rows
+    from mappings import network_to_fhir
+
+    docs = sorted((Path(__file__).parents[2] / "fixtures" / "networks").glob("*.json"))
+    resources = [e["resource"] for d in docs for e in network_to_fhir(json.loads(d.read_text()))["entry"]]
+    resources.append({"id": "a", **audit.audit_event("RelatedPerson/rp", "app", audit.Disclosure(
+        "read", patients=["Patient/p"], resources=["CarePlan/c"], consents=["Consent/k"]))})
+    checked = 0
+    for resource in resources:
+        whole = index_rows(resource)
+        for param in REGISTRY.get(resource["resourceType"], {}).values():
+            if param.column is None:
+                assert param_rows(resource, param) == [r for r in whole[param.type] if r["param"] == param.name]
+                checked += 1
+        if resource["resourceType"] in COMPARTMENT:
+            assert compartment_of(resource) == compartment_of(resource, whole["reference"])
+    assert len(docs) >= 6 and checked > 1000
