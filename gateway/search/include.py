@@ -17,7 +17,7 @@ from . import registry
 from .limits import MAX_INCLUDE_ROUNDS as MAX_ROUNDS
 from .limits import MAX_INCLUDED
 from .parse import Include
-from .sql import Builder
+from .sql import Builder, unindexed
 
 R = resources
 
@@ -66,14 +66,18 @@ def _forward(conn, builder: Builder, inc: Include, frontier: list) -> list:
     targets_of = {}
     for src, pname, targets in _params(inc, set(by_type)):
         if src in by_type and targets:
-            wanted.append(and_(t.c.res_type == src, t.c.param == pname,
-                               t.c.rid.in_(by_type[src]), t.c.target_type.in_(targets)))
+            # Looked up by rid, the page's few rows; every other column is a filter (`unindexed`):
+            # without statistics (SQLite always, PostgreSQL before ANALYZE) both databases started
+            # from the (target_type, …) or (res_type, param, target_id) index instead, reading every
+            # reference of that kind in the database, for each page.
+            wanted.append(and_(t.c.rid.in_(by_type[src]), unindexed(t.c.res_type) == src,
+                               unindexed(t.c.param) == pname, unindexed(t.c.target_type).in_(targets)))
             targets_of[(src, pname)] = targets
     if not wanted:
         return []
     refs = conn.execute(
         select(t.c.target_type, t.c.target_id).distinct()
-        .where(or_(*wanted), t.c.target_id.is_not(None), builder.local(t))
+        .where(or_(*wanted), unindexed(t.c.target_id).is_not(None), builder.local(t))
     ).all()
     ids = defaultdict(set)
     for rtype, rid in refs:

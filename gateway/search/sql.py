@@ -30,6 +30,12 @@ R = resources
 Restrict = Callable[[str], object] | None
 
 
+def unindexed(column):
+    """The column's value in a form no index matches (`column || ''`): a filter, never where the
+    database starts, to steer its plan where it has no statistics to choose by."""
+    return column.concat("")
+
+
 class Builder:
     """Turns criteria into clauses; knows the base URL and the access hook."""
 

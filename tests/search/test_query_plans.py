@@ -169,3 +169,18 @@ def test_a_transactions_identifier_conditions_are_looked_up_by_code_not_read_for
         sql, params = next(s for s in log.seen if "idx_token" in s[0])
         shown = plan(conn, sql, params)
     assert "ix_idx_token_res_type_param_code_system (res_type=? AND param=? AND code=?)" in shown, shown
+
+
+def test_a_forward_include_looks_up_the_pages_references_by_rid(engine):
+    """`_include` reads the references of the page's few rows by rid. Without statistics (SQLite
+    always, PostgreSQL before ANALYZE) both started from a (target_type, …) or (res_type, param, …)
+    index instead, reading every such reference in the database for each page."""
+    bulk_patients(engine, ROWS)
+    with engine.connect() as conn:
+        log = Statements(conn)
+        body = orjson.loads(run(conn, "Patient", [("identifier", "urn:bsn|000001234"),
+                                                  ("_include", "Patient:general-practitioner")]))
+        assert sorted(e["resource"]["id"] for e in body["entry"]) == ["gp4", "p1234"]
+        sql, params = next(s for s in log.seen if "DISTINCT idx_reference.target_type" in s[0])
+        shown = plan(conn, sql, params)
+    assert "ix_idx_reference_rid" in shown, shown
