@@ -65,7 +65,6 @@ class CarerState:
             self._filters[key] = consent.filter_of(self.readings(request))
         return self._filters[key]
 
-
     def clause(self, key: tuple, build):
         """The carer's access clause for `key`, built once per state (it depends on nothing else)."""
         if key not in self._clauses:

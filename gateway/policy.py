@@ -424,8 +424,8 @@ def _agents(resource: dict) -> set[str]:
     from .search.extract import param_rows
     from .search.registry import REGISTRY
 
-    return {f"{row['target_type']}/{row['target_id']}" for row in param_rows(resource, REGISTRY["AuditEvent"]["agent"])
-            if row.get("target_type")}
+    rows = param_rows(resource, REGISTRY["AuditEvent"]["agent"])
+    return {f"{row['target_type']}/{row['target_id']}" for row in rows if row.get("target_type")}
 
 
 def patient_of(resource: dict) -> str | None:

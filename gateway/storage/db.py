@@ -1,7 +1,6 @@
 """Engine set-up and schema migration for SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -37,39 +36,14 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
-    # SQLite has one write lock for the whole file. The threads of one process queue for it here, in
-    # order, instead of each polling SQLite's busy handler, whose growing sleeps (up to 100 ms a try)
-    # made the long write tails under load; processes still meet at SQLite's own lock. Re-entrant: a
-    # thread that nests two write connections is no worse off than without it (SQLite's timeout).
-    writers = threading.RLock()
-
     @event.listens_for(engine, "begin")
     def on_begin(conn):
         # A writer takes the write lock up front; a deferred BEGIN that later
         # writes can fail with SQLITE_BUSY instead of waiting its turn.
         if conn.get_execution_options().get("write"):
-            if not writers.acquire(timeout=30):  # as long as SQLite's own busy timeout
-                raise TimeoutError("The database stayed busy with other writes for 30 s.")
-            conn.info["holds_writer_lock"] = True
-            try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            except BaseException:
-                _release(conn)
-                raise
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
-
-    def _release(conn, *_args):
-        if conn.info.pop("holds_writer_lock", False):
-            writers.release()
-
-    event.listen(engine, "commit", _release)
-    event.listen(engine, "rollback", _release)
-
-    @event.listens_for(engine, "checkin")
-    def on_checkin(_dbapi_conn, record):  # a backstop: no connection goes back to the pool holding it
-        if record.info.pop("holds_writer_lock", False):
-            writers.release()
 
 
 def alembic_config(url: str):

@@ -1,4 +1,4 @@
-"""Writers of one process queue for SQLite's write lock (gateway/storage/db.py): every write still
+"""Writers share SQLite's one write lock (BEGIN IMMEDIATE, gateway/storage/db.py): every write
 succeeds under contention, and a failed or abandoned write transaction gives the lock back."""
 import threading
 from concurrent.futures import ThreadPoolExecutor
