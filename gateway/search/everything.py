@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import and_, case, false, func, not_, or_, select
+from sqlalchemy import case, false, func, not_, or_, select, union_all
 
 from ..storage.tables import idx_date, resources
 from . import bundle, paging
@@ -84,8 +84,12 @@ def conditions(q: Everything, restrict: Callable[[str], object], record: Callabl
         dated = _care_dates(t, q.start, q.end)
         if dated is not None:
             parts.append(dated)
-        per_type.append(and_(*parts))
-    conds = [R.c.deleted.is_(False), or_(false(), *per_type)]
+        per_type.append(select(R.c.rid).where(*parts))
+    # The types' rows as one rid set (a UNION ALL of per-type lookups, each from its own short list):
+    # an OR of the per-type clauses read every row of `resources` on PostgreSQL (a sequential scan
+    # with hashed subplans: ~70 ms for each of the count and the page at 1,000 clients).
+    record_rids = union_all(*per_type) if len(per_type) > 1 else per_type[0] if per_type else None
+    conds = [R.c.deleted.is_(False), R.c.rid.in_(record_rids) if record_rids is not None else false()]
     if q.since is not None:
         conds.append(R.c.last_updated >= q.since)
     return conds

@@ -184,3 +184,26 @@ def test_a_forward_include_looks_up_the_pages_references_by_rid(engine):
         sql, params = next(s for s in log.seen if "DISTINCT idx_reference.target_type" in s[0])
         shown = plan(conn, sql, params)
     assert "ix_idx_reference_rid" in shown, shown
+
+
+def test_everything_finds_the_record_from_its_rows_without_reading_every_resource(engine):
+    """`Patient/$everything` reads the record's rows as one rid set (a UNION ALL of per-type lookups):
+    an OR of the per-type clauses made PostgreSQL read all of `resources` for each page and count."""
+    from gateway.interactions.everything import RECORD_TYPES
+    from gateway.policy import in_record
+    from gateway.search.everything import Everything, everything_bundle
+
+    bulk_patients(engine, ROWS)
+    with engine.connect() as conn:
+        log = Statements(conn)
+        body, rows = everything_bundle(conn, Everything("p7", RECORD_TYPES, None, None, None, 20, []),
+                                       cursor=None, base_url="http://t/fhir", page_key=b"k",
+                                       restrict=lambda t: None, record=lambda t: in_record(t, "p7"))
+        assert [(r.res_type, r.res_id) for r in rows] == [("Patient", "p7")]
+        statements = [(sql, params) for sql, params in log.seen if "FROM resources" in sql]
+        shown = [plan(conn, sql, params) for sql, params in statements]
+    assert len(shown) == 2  # the count and the page
+    for p in shown:
+        lines = p.splitlines()
+        assert not [line for line in lines if line.startswith("SCAN resources")
+                    or "Seq Scan on resources" in line], p
