@@ -142,3 +142,27 @@ def test_concurrent_settlers_turn_each_appended_record_into_exactly_one_audit_ev
 ])
 def test_requests_that_may_read_audit_events_settle_the_log_first(method, path, query, body, expected):
     assert audit_store.may_read(method, path, query, body) is expected
+
+
+def test_a_reader_that_settles_while_another_settler_works_finds_the_log_empty_after(database_url):
+    """A reader that finds another settler at work waits for it, then settles the rest: when it
+    returns, every record appended before it began is an AuditEvent (what its read relies on)."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect().execution_options(write=True) as conn, conn.begin():
+            audit_store.append(conn, "RelatedPerson/rp1", None, [audit.Disclosure("read", patients=["Patient/p1"])] * 50)
+        other = engine.connect().execution_options(write=True)
+        other.begin()
+        assert audit_store.settle(other, 10) == 10  # holds the 10 oldest rows (their locks, or the write lock)
+        with ThreadPoolExecutor(1) as pool:
+            reader = pool.submit(audit_store.settle_all, engine, batch=20)
+            try:
+                reader.result(timeout=1)
+            except TimeoutError:
+                pass  # waiting for the other settler, as it should
+            other.commit()
+            other.close()
+            assert reader.result(timeout=30) == 40
+        assert not audit_store.pending(engine)
+    finally:
+        engine.dispose()
