@@ -128,6 +128,8 @@ def test_concurrent_settlers_turn_each_appended_record_into_exactly_one_audit_ev
     ("GET", "", [("_type", "AuditEvent")], None, True),
     ("GET", "Patient", [("_revinclude", "AuditEvent:patient")], None, True),
     ("GET", "Patient", [("_has:AuditEvent:patient:outcome", "4")], None, True),
+    ("GET", "Patient", [("_id", "p1"), ("_revinclude", "*")], None, True),
+    ("GET", "Patient", [("_id", "p1"), ("_revinclude:iterate", "*")], None, True),
     ("POST", "", [], {"resourceType": "Bundle", "type": "batch",
                       "entry": [{"request": {"method": "GET", "url": "AuditEvent?patient=Patient/p1"}}]}, True),
     ("GET", "CarePlan/c1", [], None, False),
