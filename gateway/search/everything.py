@@ -22,6 +22,7 @@ from sqlalchemy import case, false, func, not_, or_, select, union_all
 
 from ..storage.tables import idx_date, resources
 from . import bundle, paging
+from .sql import unindexed
 
 R = resources
 
@@ -77,7 +78,7 @@ def conditions(q: Everything, restrict: Callable[[str], object], record: Callabl
         # prefers the res_type index, which grows with the number of clients). Patient and directory
         # entries are found by (res_type, res_id), which needs the type indexed.
         by_rid = t not in INCLUDED and t != "Patient"
-        parts = [(R.c.res_type.concat("") if by_rid else R.c.res_type) == t, record(t)]
+        parts = [(unindexed(R.c.res_type) if by_rid else R.c.res_type) == t, record(t)]
         clause = restrict(t)
         if clause is not None:
             parts.append(clause)
@@ -97,7 +98,7 @@ def conditions(q: Everything, restrict: Callable[[str], object], record: Callabl
 
 def _keys() -> list[paging.Key]:
     # The Patient first (as the operation's readers expect), then insertion order; rid makes it total.
-    return [paging.Key(case((R.c.res_type == "Patient", 0), else_=1), False), paging.Key(R.c.rid, False)]
+    return [paging.Key(case((R.c.res_type == "Patient", 0), else_=1), False), paging.Key(R.c.rid, False, nullable=False)]
 
 
 def endpoint(patient_id: str) -> str:

@@ -93,7 +93,7 @@ def search_bundle(conn, *, res_type: str | None, params: list[tuple[str, str]], 
 def _keys(q: Query) -> list[paging.Key]:
     keys = [paging.Key(sort_expression(s.param, s.descending), s.descending) for s in q.sort]
     # rid last: unique and increasing, so the order is total and new rows go last.
-    keys.append(paging.Key(R.c.rid, False))
+    keys.append(paging.Key(R.c.rid, False, nullable=False))
     return keys
 
 

@@ -116,10 +116,12 @@ def from_request(key: bytes, params: list[tuple[str, str]], endpoint: str | None
 
 @dataclass(frozen=True)
 class Key:
-    """One ORDER BY key; NULLs always sort last in the forward order."""
+    """One ORDER BY key; NULLs always sort last in the forward order. `nullable=False` (rid): no
+    NULLs to place, so the plain order, which a database can read from the key's own index."""
 
     expr: object
     descending: bool
+    nullable: bool = True
 
 
 def order_by(keys: list[Key], backward: bool) -> list:
@@ -128,7 +130,7 @@ def order_by(keys: list[Key], backward: bool) -> list:
         desc = k.descending != backward
         col = k.expr.desc() if desc else k.expr.asc()
         # Forward: NULLs last; walking backward reverses that too.
-        out.append(col.nulls_first() if backward else col.nulls_last())
+        out.append(col if not k.nullable else col.nulls_first() if backward else col.nulls_last())
     return out
 
 
@@ -153,4 +155,4 @@ def _beyond(k: Key, v, backward: bool):
         # first) every non-NULL value is.
         return k.expr.is_not(None) if nulls_first else false()
     greater = k.expr < v if desc else k.expr > v
-    return greater if nulls_first else or_(greater, k.expr.is_(None))
+    return greater if nulls_first or not k.nullable else or_(greater, k.expr.is_(None))

@@ -47,11 +47,13 @@ class Builder:
         self.dialect = dialect
 
     # -- which rows are candidates at all ------------------------------------
-    def visible(self, res_type: str | None, types: tuple[str, ...] | None = None) -> list:
-        """Current, not deleted, of the type(s), and allowed by `restrict`."""
+    def visible(self, res_type: str | None, types: tuple[str, ...] | None = None, *,
+                by_type: bool = True) -> list:
+        """Current, not deleted, of the type(s), and allowed by `restrict`. `by_type=False`: the
+        type is only checked, so the database starts from a criterion's rids instead (`where`)."""
         conds = [R.c.deleted == false()]
         if res_type is not None:
-            conds.append(R.c.res_type == res_type)
+            conds.append(R.c.res_type == res_type if by_type else unindexed(R.c.res_type) == res_type)
             clause = self.restrict(res_type) if self.restrict else None
             if clause is not None:
                 conds.append(clause)
@@ -69,19 +71,29 @@ class Builder:
         return conds
 
     def where(self, res_type: str | None, criteria: list) -> list:
-        """All conditions for a search: visibility and every criterion."""
+        """All conditions for a search: visibility and every criterion.
+
+        Where the search has a criterion that lists its matches' rids, the database starts there:
+        one criterion (the likeliest to be narrow, `_driver`) is the rid list, the type is only
+        checked, and every other positive filter is checked per candidate row by rid. Left to
+        itself, without statistics (SQLite always), a database starts from every resource of the
+        type and checks each against the lists: a scan that grows with the whole table.
+        """
         types = None
         for c in criteria:
             if isinstance(c, TypeFilter):
                 types = tuple(t for t in c.types if types is None or t in types)
-        conds = self.visible(res_type, types)
-        conds += [self.criterion(res_type, c) for c in criteria if not isinstance(c, TypeFilter)]
+        criteria = [c for c in criteria if not isinstance(c, TypeFilter)]
+        driver = _driver(criteria) if res_type is not None else None
+        conds = self.visible(res_type, types, by_type=driver is None)
+        for i, c in enumerate(criteria):
+            per_row = driver is not None and i != driver and _rank(c) is not None and isinstance(c, Filter)
+            conds.append(self._filter(res_type, c, per_row=True) if per_row else self.criterion(res_type, c))
         return conds
 
     def rids(self, res_type: str, criterion) -> object:
         """SELECT rid of visible `res_type` resources matching `criterion`, standalone."""
-        return (select(R.c.rid).where(*self.visible(res_type), self.criterion(res_type, criterion))
-                .correlate(None))
+        return select(R.c.rid).where(*self.where(res_type, [criterion])).correlate(None)
 
     # -- criteria ------------------------------------------------------------
     def criterion(self, res_type: str | None, c) -> object:
@@ -103,7 +115,7 @@ class Builder:
             q = q.where(t.c.res_type == res_type)
         return q
 
-    def _filter(self, res_type: str | None, f: Filter) -> object:
+    def _filter(self, res_type: str | None, f: Filter, *, per_row: bool = False) -> object:
         p = f.param
         if p.column is not None:
             return self._column(f)
@@ -112,6 +124,8 @@ class Builder:
             present = R.c.rid.in_(self._rows(res_type, p, true()))
             return not_(present) if f.missing else present
         value_cond = or_(*(self._value(p, t, f.modifier, v) for v in f.values))
+        if per_row:  # this row's own index rows (by rid), for a candidate found by another criterion
+            return select(t.c.rid).where(t.c.rid == R.c.rid, t.c.param == p.name, value_cond).exists()
         matching = R.c.rid.in_(self._rows(res_type, p, value_cond))
         # :not is "no value matches", which includes having no value at all.
         return not_(matching) if f.modifier == "not" else matching
@@ -170,7 +184,7 @@ class Builder:
         t = INDEX_TABLES["reference"]
         branches = []
         for target, inner in c.branches:
-            targets = _flat(select(R.c.res_id).where(*self.visible(target), self.criterion(target, inner)))
+            targets = _flat(select(R.c.res_id).where(*self.where(target, [inner])))
             branches.append(and_(t.c.target_type == target, t.c.target_id.in_(select(targets.c.res_id))))
         return R.c.rid.in_(self._rows(res_type, c.param, and_(or_(*branches), self.local(t))))
 
@@ -247,6 +261,37 @@ class Builder:
             wl, wh = self._widen(v)
             return and_(col >= wl, true() if wh is None else col < wh)
         raise ValueError(prefix)
+
+
+# How narrow a criterion's rid list is likely to be, without statistics: 0 is narrowest. None: it
+# lists no rids to start from (a negation, :missing, `_id`, `_lastUpdated`, `_has`).
+_NARROW = {"reference": 0, "uri": 0, "token": 1, "string": 2, "date": 2}
+
+
+def _rank(c) -> int | None:
+    if isinstance(c, Chain):
+        return 3
+    if not isinstance(c, Filter) or c.param.column is not None or c.missing is not None:
+        return None
+    if c.modifier in ("not", "text", "contains"):
+        return None if c.modifier == "not" else 4
+    if c.param.type == "reference" and any(v.url is not None for v in c.values):
+        return 3  # an absolute URL is not in the (type, id) index
+    if c.modifier == "below":
+        return 4  # a URL prefix is compared, not looked up
+    if c.param.name == "identifier":
+        return 0
+    return _NARROW[c.param.type]
+
+
+def _driver(criteria: list) -> int | None:
+    """The criterion a search starts from: the narrowest-looking rid list, the first of equals.
+    None when the search has none, or selects by id (`_id`, `_has`: by (type, id), which needs
+    the type index)."""
+    if any(isinstance(c, Has) or (isinstance(c, Filter) and c.param.column == "res_id") for c in criteria):
+        return None
+    ranked = [(r, i) for i, c in enumerate(criteria) if (r := _rank(c)) is not None]
+    return min(ranked)[1] if ranked else None
 
 
 def _flat(stmt):

@@ -207,3 +207,57 @@ def test_everything_finds_the_record_from_its_rows_without_reading_every_resourc
         lines = p.splitlines()
         assert not [line for line in lines if line.startswith("SCAN resources")
                     or "Seq Scan on resources" in line], p
+
+
+def bulk(engine, docs):
+    """Resources and their index rows, written in a few statements (rids after any already there)."""
+    with engine.begin() as conn:
+        first = conn.execute(text("SELECT coalesce(max(rid), 0) FROM resources")).scalar_one() + 1
+        conn.execute(insert(resources), [
+            {"rid": first + i, "res_type": d["resourceType"], "res_id": d["id"], "version": 1,
+             "last_updated": datetime(2026, 1, 1), "deleted": False, "body": orjson.dumps(d)}
+            for i, d in enumerate(docs)])
+        per_table = {kind: [] for kind in INDEX_TABLES}
+        for i, d in enumerate(docs):
+            for kind, rows in index_rows(d).items():
+                per_table[kind] += [{**r, "rid": first + i, "res_type": d["resourceType"]} for r in rows]
+        for kind, rows in per_table.items():
+            if rows:
+                conn.execute(insert(INDEX_TABLES[kind]), rows)
+        if conn.dialect.name == "postgresql":  # as autovacuum would; SQLite is never analyzed here
+            conn.execute(text("ANALYZE"))
+
+
+def _starts_from_every_resource_of_the_type(shown: str) -> bool:
+    lines = shown.splitlines()
+    return any(line.startswith("SCAN resources") or "ix_resources_res_type" in line
+               or "Seq Scan on resources" in line for line in lines)
+
+
+@pytest.mark.parametrize("query, expected", [
+    ([("patient", "Patient/p7"), ("status", "active")], ["cp7a", "cp7b"]),
+    ([("status", "active"), ("patient", "Patient/p7")], ["cp7a", "cp7b"]),
+    ([("subject", "Patient/p7"), ("_sort", "-date")], ["cp7c", "cp7b", "cp7a"]),
+])
+def test_a_search_by_patient_starts_from_that_patients_rows_not_from_every_resource_of_the_type(
+        engine, query, expected):
+    """At 10,000 clients, `CarePlan?patient&status=active` and `Communication?subject&_sort=-sent`
+    ran 5 times slower than at 1,000: without statistics (SQLite always) the database walked every
+    CarePlan (the res_type index) and checked each against the patient's rid list. It must start
+    from the narrowest criterion's rids (the patient's), the type only checked, and test the other
+    criteria per row, whichever order they come in."""
+    plans = []
+    for i in range(1500):
+        plans += [{"resourceType": "CarePlan", "id": f"cp{i}{x}", "status": status, "intent": "plan",
+                   "subject": {"reference": f"Patient/p{i}"}, "period": {"start": f"2026-0{m}-01"}}
+                  for x, status, m in (("a", "active", 1), ("b", "active", 2), ("c", "completed", 3))]
+    bulk(engine, plans)
+    with engine.connect() as conn:
+        log = Statements(conn)
+        body = orjson.loads(run(conn, "CarePlan", query))
+        assert [e["resource"]["id"] for e in body["entry"]] == expected
+        sql, params = next(s for s in log.seen if "FROM resources" in s[0])
+        shown = plan(conn, sql, params)
+    assert not _starts_from_every_resource_of_the_type(shown), shown
+    if engine.dialect.name == "sqlite":
+        assert "SEARCH resources USING INTEGER PRIMARY KEY" in shown, shown
