@@ -1,6 +1,9 @@
 """Engine set-up and schema migration for SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import fcntl
+import os
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -9,23 +12,76 @@ from sqlalchemy.engine import make_url
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+class WriterLockConnection(sqlite3.Connection):
+    """A SQLite connection that queues for the database's writers' lock file before it asks for
+    SQLite's write lock, and leaves that queue when its transaction ends.
+
+    SQLite's own lock has no queue: a writer that finds it taken sleeps in the busy handler
+    (1, 2, 5, … up to 100 ms at a time) and looks again, so under load from several processes a
+    write waited up to a second and a half while the lock sat free (p99 45x p50 for creates in
+    the bench). `flock` on a file beside the database blocks in the kernel and wakes the next
+    writer as soon as the lock is given back, across threads (each connection has its own open
+    file) and processes alike. The lock file only orders writers; SQLite's lock still decides.
+    """
+
+    writer_lock_path: str | None = None
+    _lock_fd: int | None = None
+    _locked = False
+
+    def take_writer_lock(self) -> None:
+        if self.writer_lock_path is None or self._locked:
+            return
+        if self._lock_fd is None:
+            self._lock_fd = os.open(self.writer_lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        self._locked = True
+
+    def give_writer_lock_back(self) -> None:
+        if self._locked and not self.in_transaction:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            self._locked = False
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.give_writer_lock_back()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.give_writer_lock_back()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)  # closing the file also releases its lock
+                self._lock_fd, self._locked = None, False
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        lock_path = None
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _sqlite_pragmas(engine)
+            lock_path = str(Path(parsed.database).resolve()) + "-writers.lock"
+        engine = create_engine(url, connect_args={"timeout": 30, "factory": WriterLockConnection}, **kwargs)
+        _sqlite_pragmas(engine, lock_path)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 
 
-def _sqlite_pragmas(engine: Engine) -> None:
+def _sqlite_pragmas(engine: Engine, lock_path: str | None) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_conn, _record):
         # Let SQLAlchemy, not the driver, decide when a transaction begins.
         dbapi_conn.isolation_level = None
+        dbapi_conn.writer_lock_path = lock_path
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         # FULL: a commit is on disk before it returns, power loss included, so no answer leaves
@@ -41,7 +97,13 @@ def _sqlite_pragmas(engine: Engine) -> None:
         # A writer takes the write lock up front; a deferred BEGIN that later
         # writes can fail with SQLITE_BUSY instead of waiting its turn.
         if conn.get_execution_options().get("write"):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            dbapi_conn = conn.connection.dbapi_connection
+            dbapi_conn.take_writer_lock()
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                dbapi_conn.give_writer_lock_back()
+                raise
         else:
             conn.exec_driver_sql("BEGIN")
 
