@@ -8,6 +8,7 @@ not deleted), so an include can never reveal what the caller may not see.
 """
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 
 from sqlalchemy import and_, false, or_, select
@@ -17,7 +18,7 @@ from . import registry
 from .limits import MAX_INCLUDE_ROUNDS as MAX_ROUNDS
 from .limits import MAX_INCLUDED
 from .parse import Include
-from .sql import Builder, unindexed
+from .sql import Builder, equals, unindexed
 
 R = resources
 
@@ -70,14 +71,14 @@ def _forward(conn, builder: Builder, inc: Include, frontier: list) -> list:
             # without statistics (SQLite always, PostgreSQL before ANALYZE) both databases started
             # from the (target_type, …) or (res_type, param, target_id) index instead, reading every
             # reference of that kind in the database, for each page.
-            wanted.append(and_(t.c.rid.in_(by_type[src]), unindexed(t.c.res_type) == src,
-                               unindexed(t.c.param) == pname, unindexed(t.c.target_type).in_(targets)))
+            wanted.append(and_(t.c.rid.in_(by_type[src]), equals(unindexed(t.c.res_type), src),
+                               equals(unindexed(t.c.param), pname), _targets(targets)))
             targets_of[(src, pname)] = targets
     if not wanted:
         return []
     refs = conn.execute(
         select(t.c.target_type, t.c.target_id).distinct()
-        .where(or_(*wanted), unindexed(t.c.target_id).is_not(None), builder.local(t))
+        .where(or_(*wanted), _HAS_TARGET_ID, builder.local(t))
     ).all()
     ids = defaultdict(set)
     for rtype, rid in refs:
@@ -88,6 +89,14 @@ def _forward(conn, builder: Builder, inc: Include, frontier: list) -> list:
     return conn.execute(
         select(R.c.rid, R.c.res_type, R.c.res_id, R.c.body).where(or_(*per_type)).order_by(R.c.rid)
     ).all()
+
+
+_HAS_TARGET_ID = unindexed(INDEX_TABLES["reference"].c.target_id).is_not(None)
+
+
+@functools.lru_cache(maxsize=1024)
+def _targets(targets: tuple[str, ...]):
+    return unindexed(INDEX_TABLES["reference"].c.target_type).in_(targets)
 
 
 def _reverse(conn, builder: Builder, inc: Include, frontier: list) -> list:

@@ -14,6 +14,7 @@ are bound values, datetimes are naive UTC on both sides.
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -30,10 +31,28 @@ R = resources
 Restrict = Callable[[str], object] | None
 
 
+@functools.lru_cache(maxsize=64)
 def unindexed(column):
     """The column's value in a form no index matches (`column || ''`): a filter, never where the
     database starts, to steer its plan where it has no statistics to choose by."""
     return column.concat("")
+
+
+# Fragments that depend on no request value, built once: a search builds a few dozen SQLAlchemy
+# expressions, and building them (not running the SQL) was most of a system search's time.
+@functools.lru_cache(maxsize=4096)
+def equals(column, name: str):
+    """`column = name`, for names from a closed set only (types, parameter names)."""
+    return column == name
+
+
+@functools.lru_cache(maxsize=16)
+def same_rid(table):
+    """An index table's rows of the outer `resources` row."""
+    return table.c.rid == R.c.rid
+
+
+NOT_DELETED = R.c.deleted == false()
 
 
 class Builder:
@@ -51,9 +70,9 @@ class Builder:
                 by_type: bool = True) -> list:
         """Current, not deleted, of the type(s), and allowed by `restrict`. `by_type=False`: the
         type is only checked, so the database starts from a criterion's rids instead (`where`)."""
-        conds = [R.c.deleted == false()]
+        conds = [NOT_DELETED]
         if res_type is not None:
-            conds.append(R.c.res_type == res_type if by_type else unindexed(R.c.res_type) == res_type)
+            conds.append(equals(R.c.res_type if by_type else unindexed(R.c.res_type), res_type))
             clause = self.restrict(res_type) if self.restrict else None
             if clause is not None:
                 conds.append(clause)
@@ -66,7 +85,7 @@ class Builder:
         per_type = []
         for t in types:
             clause = self.restrict(t)
-            per_type.append(R.c.res_type == t if clause is None else and_(R.c.res_type == t, clause))
+            per_type.append(equals(R.c.res_type, t) if clause is None else and_(equals(R.c.res_type, t), clause))
         conds.append(or_(false(), *per_type))
         return conds
 
@@ -110,9 +129,9 @@ class Builder:
     def _rows(self, res_type: str | None, param: SearchParam, cond) -> object:
         """SELECT rid FROM the parameter's index table WHERE cond."""
         t = INDEX_TABLES[param.type]
-        q = select(t.c.rid).where(t.c.param == param.name, cond)
+        q = select(t.c.rid).where(equals(t.c.param, param.name), cond)
         if res_type is not None:
-            q = q.where(t.c.res_type == res_type)
+            q = q.where(equals(t.c.res_type, res_type))
         return q
 
     def _filter(self, res_type: str | None, f: Filter, *, per_row: bool = False) -> object:
@@ -125,7 +144,7 @@ class Builder:
             return not_(present) if f.missing else present
         value_cond = or_(*(self._value(p, t, f.modifier, v) for v in f.values))
         if per_row:  # this row's own index rows (by rid), for a candidate found by another criterion
-            return select(t.c.rid).where(t.c.rid == R.c.rid, t.c.param == p.name, value_cond).exists()
+            return select(t.c.rid).where(same_rid(t), equals(t.c.param, p.name), value_cond).exists()
         matching = R.c.rid.in_(self._rows(res_type, p, value_cond))
         # :not is "no value matches", which includes having no value at all.
         return not_(matching) if f.modifier == "not" else matching
@@ -158,14 +177,12 @@ class Builder:
     def _reference(self, p: SearchParam, t, v: Ref) -> object:
         if v.url is not None:
             return t.c.target_url == v.url
-        types = [v.type] if v.type else list(p.targets)
-        return and_(t.c.target_id == v.id, t.c.target_type.in_(types), self.local(t))
+        types = (v.type,) if v.type else tuple(p.targets)
+        return and_(t.c.target_id == v.id, _target_type_in(t, types), self.local(t))
 
     def local(self, t) -> object:
         """A reference that points into this server: relative, or absolute under our base."""
-        if not self.base_url:
-            return t.c.target_url.is_(None)
-        return or_(t.c.target_url.is_(None), _has_prefix(t.c.target_url, self.base_url + "/"))
+        return _local(t, self.base_url)
 
     def _starts(self, col, v: str) -> object:
         """Starts-with on a normalised (lower-case) column.
@@ -301,6 +318,18 @@ def _flat(stmt):
     return stmt.cte()
 
 
+@functools.lru_cache(maxsize=1024)
+def _target_type_in(t, types: tuple[str, ...]) -> object:
+    return t.c.target_type.in_(types)
+
+
+@functools.lru_cache(maxsize=64)  # bounded: without a configured base URL, it follows the Host header
+def _local(t, base_url: str) -> object:
+    if not base_url:
+        return t.c.target_url.is_(None)
+    return or_(t.c.target_url.is_(None), _has_prefix(t.c.target_url, base_url + "/"))
+
+
 def _has_prefix(col, prefix: str) -> object:
     # Case-sensitive on both databases (SQLite's LIKE is not), for URLs.
     return func.substr(col, 1, len(prefix)) == prefix
@@ -330,5 +359,5 @@ def sort_expression(param: SearchParam, descending: bool):
     t = INDEX_TABLES[param.type]
     col = t.c[_SORT_COLUMN[param.type]]
     agg = func.max(col) if descending else func.min(col)
-    return (select(agg).where(t.c.rid == R.c.rid, t.c.param == param.name)
+    return (select(agg).where(same_rid(t), equals(t.c.param, param.name))
             .scalar_subquery())
