@@ -16,7 +16,10 @@ the clock crosses a Period boundary in them, so a process keeps it, bounded:
 - **Valid only between two clock boundaries.** Whether a Period holds *now*
   changes only at the instants its start and end stand for; an entry is used
   only while now lies between the nearest such instants in its rows.
-- **Bounded**: least recently used entries go first (`MAX_ENTRIES`).
+- **Bounded**: least recently used entries go first (`MAX_ENTRIES`). An entry holds the parsed
+  RelatedPerson and the client's Consents with what was compiled from them: about 42 KB in the
+  bench's networks (measured: RSS grew 95 -> 222 MB over 3,000 carers). At 4,096 entries that was
+  most of a worker's memory at 10,000 clients; 1,024 keep a worker's cache near 45 MB.
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ import consent
 
 from .storage.tables import idx_reference, resources
 
-MAX_ENTRIES = 4096
+MAX_ENTRIES = 1024
 
 
 @dataclass
