@@ -22,7 +22,7 @@ from sqlalchemy import case, false, func, not_, or_, select, union_all
 
 from ..storage.tables import idx_date, resources
 from . import bundle, paging
-from .sql import unindexed
+from .sql import equals, unindexed
 
 R = resources
 
@@ -78,7 +78,7 @@ def conditions(q: Everything, restrict: Callable[[str], object], record: Callabl
         # prefers the res_type index, which grows with the number of clients). Patient and directory
         # entries are found by (res_type, res_id), which needs the type indexed.
         by_rid = t not in INCLUDED and t != "Patient"
-        parts = [(unindexed(R.c.res_type) if by_rid else R.c.res_type) == t, record(t)]
+        parts = [equals(unindexed(R.c.res_type) if by_rid else R.c.res_type, t), record(t)]
         clause = restrict(t)
         if clause is not None:
             parts.append(clause)
