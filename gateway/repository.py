@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import functools
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
-from sqlalchemy import and_, bindparam, delete, false, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, event, false, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, audit_store, fhirtime
@@ -51,6 +52,9 @@ _INSERT_HISTORY = insert(resource_history).returning(resource_history.c.seq)
 _INSERT_HISTORY_ASKING = insert(resource_history).returning(resource_history.c.seq, subscribed("k_watched"))
 _INSERT_COMPARTMENT = insert(history_compartment)
 _INSERT_INDEX = {kind: insert(table) for kind, table in INDEX_TABLES.items()}
+# What a write runs that reads no index or compartment row: held rows need not go in before these.
+_BLIND = frozenset(map(id, (_CURRENT, _INSERT_RESOURCE, _UPDATE_RESOURCE, _INSERT_HISTORY, _INSERT_HISTORY_ASKING,
+                            _INSERT_COMPARTMENT, *_INSERT_INDEX.values())))
 _DELETE_INDEX = [delete(table).where(table.c.rid == bindparam("k_rid")) for table in INDEX_TABLES.values()]
 # Bump when what index rows hold changes (search parameters, consent facts, the date rule), so
 # `samenzorg db upgrade` rebuilds them: 2 = dates as Amsterdam days, Consent provision-actor.
@@ -117,6 +121,7 @@ class Repository:
         self.base_url = ""
         self.allow_http_endpoints = False
         self._subscribed = False  # whether a live Subscription watches the type last written
+        self._held: dict | None = None  # insert statement -> rows, while `holding_rows`
 
     # -- the one access clause ----------------------------------------------------
     def clause(self, res_type: str):
@@ -329,14 +334,44 @@ class Repository:
 
     @_records_refusal
     def update(self, res_type: str, res_id: str, resource: dict, *,
-               if_match: int | None = None, method: str = "PUT") -> tuple[Stored, str]:
-        """Update, or create with the client's id when unknown.
+               if_match: int | None = None, method: str = "PUT", new_id: bool = False) -> tuple[Stored, str]:
+        """Update, or create with the client's id when unknown (`new_id`: a transaction chose the
+        id just now, so nothing has it and there is nothing to read).
 
         Returns (stored, change) with change "created", "updated" or
         "unchanged" (same content as stored: no new version, as HAPI does).
         `method` is what history records for the new version (PUT, or PATCH).
         """
-        current = self._current(res_type, res_id, for_update=True, restricted=False)
+        # Read first without a row lock: a PUT that changes nothing (a record system re-sending what it
+        # sent before, every imported network naming the same Organizations) must not queue behind the
+        # other writers of that row for the rest of their transactions. A real change then locks the
+        # row; when another writer changed it in between, it is decided again on what that writer left.
+        current = None if new_id else self._current(res_type, res_id, restricted=False)
+        locked = current is None or self.conn.dialect.name == "sqlite"
+        given = resource
+        while True:
+            resource, channel = self._check_update(res_type, res_id, given, current, if_match)
+            if current is not None and not current.deleted and current.body is not None:
+                if _content(orjson.loads(current.body)) == _content(resource):
+                    return _stored(current), "unchanged"
+            if locked:
+                break
+            latest, locked = self._current(res_type, res_id, for_update=True, restricted=False), True
+            if latest.version == current.version:
+                break
+            current = latest
+        change = "created" if current is None or current.deleted else "updated"
+        stored = self._write(res_type, res_id, resource, method, current)
+        if channel is not None:
+            lifecycle.after_write(self, stored, resource, channel)
+        self._owe(stored, "create" if change == "created" else "update", resource)
+        self._disclosed("create" if change == "created" else "update", [stored])
+        return stored, change
+
+    def _check_update(self, res_type: str, res_id: str, resource: dict, current,
+                      if_match: int | None) -> tuple[dict, object]:
+        """Refuse an update the caller may not make to `current` (the row as read); the resource to
+        write (with its id) and the Subscription channel to start, if any."""
         if not self.policy.unrestricted:
             # A person's PUT updates what they may see; only record systems create with an id of
             # their choosing. So a hidden id and a missing (or deleted) one give the same 404.
@@ -357,17 +392,7 @@ class Repository:
             if current.version != if_match:
                 raise PreconditionFailed(
                     f"{res_type}/{res_id} is at version {current.version}, not {if_match}.")
-        resource = {**resource, "id": res_id}
-        if current is not None and not current.deleted and current.body is not None:
-            if _content(orjson.loads(current.body)) == _content(resource):
-                return _stored(current), "unchanged"
-        change = "created" if current is None or current.deleted else "updated"
-        stored = self._write(res_type, res_id, resource, method, current)
-        if channel is not None:
-            lifecycle.after_write(self, stored, resource, channel)
-        self._owe(stored, "create" if change == "created" else "update", resource)
-        self._disclosed("create" if change == "created" else "update", [stored])
-        return stored, change
+        return {**resource, "id": res_id}, channel
 
     @_records_refusal
     def delete(self, res_type: str, res_id: str) -> Stored | None:
@@ -469,6 +494,36 @@ class Repository:
         pending, self.audits = self.audits, []
         audit_store.append(self.conn if into is None else into, self.access.fhir_user, self.access.client_id, pending)
 
+    @contextmanager
+    def holding_rows(self):
+        """Within: the compartment and index rows of each write are held back, then inserted with
+        one statement per table (a transaction Bundle's writes: ~40 % fewer statements). They go in
+        before any other statement runs on this connection, so no read, search, match or
+        subscription check can miss them, and at the end."""
+        self._held = {}
+        event.listen(self.conn, "before_execute", self._release_before)
+        try:
+            yield
+            self._release()
+        finally:
+            event.remove(self.conn, "before_execute", self._release_before)
+            self._held = None
+
+    def _release_before(self, conn, statement, *args) -> None:
+        if self._held and id(statement) not in _BLIND:
+            self._release()
+
+    def _release(self) -> None:
+        held, self._held = self._held, {}
+        for statement, rows in held.items():
+            self.conn.execute(statement, rows)
+
+    def _insert_rows(self, statement, rows: list[dict]) -> None:
+        if self._held is None:
+            self.conn.execute(statement, rows)
+        else:
+            self._held.setdefault(statement, []).extend(rows)
+
     def _write(self, res_type: str, res_id: str, resource: dict | None, method: str, current) -> Stored:
         if res_type not in SERVED:
             raise BadRequest(f"Resource type '{res_type}' is not served here.")
@@ -508,7 +563,7 @@ class Repository:
             patients = (compartment_of(resource, rows["reference"]) if resource is not None
                         else compartment_of(_body(current)) if current is not None and current.body else ())
             if patients:
-                self.conn.execute(_INSERT_COMPARTMENT, [{"seq": seq, "patient_id": p} for p in patients])
+                self._insert_rows(_INSERT_COMPARTMENT, [{"seq": seq, "patient_id": p} for p in patients])
         self._reindex(rid, res_type, resource, fresh=current is None, rows=rows)
         return Stored(res_type, res_id, version, now, resource is None, body)
 
@@ -539,7 +594,7 @@ class Repository:
         for kind, found in (rows if rows is not None else index_rows(resource)).items():
             found = found + facts.get(kind, [])
             if found:
-                self.conn.execute(_INSERT_INDEX[kind], [{**r, "rid": rid, "res_type": res_type} for r in found])
+                self._insert_rows(_INSERT_INDEX[kind], [{**r, "rid": rid, "res_type": res_type} for r in found])
 
 
 def _parsed(body: bytes | dict) -> dict:

@@ -176,8 +176,9 @@ def run_transaction(ctx: Context, req: FhirRequest, entries: list[dict]) -> list
         if isinstance(sub.body, dict):
             sub.body = _with_index(i, lambda sub=sub: _resolve_references(ctx, sub.body, ids))
     results: list = [None] * len(entries)
-    for i in sorted(range(len(subs)), key=lambda i: _ORDER[subs[i].method]):
-        results[i] = _with_index(i, lambda i=i: _dispatch(ctx, subs[i]))
+    with ctx.repo.holding_rows():
+        for i in sorted(range(len(subs)), key=lambda i: _ORDER[subs[i].method]):
+            results[i] = _with_index(i, lambda i=i: _dispatch(ctx, subs[i]))
     return results
 
 
@@ -238,7 +239,10 @@ def _assign_ids(ctx: Context, entries: list[dict], subs: list[FhirRequest]) -> d
             key = _criteria_key(rtype, sub.query)
             body_id = sub.body.get("id") if isinstance(sub.body, dict) else None
             target = targets.get(key) or _match_one(ctx, i, rtype, sub.query, "The conditional update", matched) \
-                or (body_id if isinstance(body_id, str) else None) or str(uuid.uuid4())
+                or (body_id if isinstance(body_id, str) else None)
+            if target is None:  # a new resource, with an id nothing can have yet
+                target = str(uuid.uuid4())
+                sub.params = {"new_id": True}
             targets[key] = target
             sub.path, sub.query = f"{rtype}/{target}", []
             if isinstance(sub.body, dict):

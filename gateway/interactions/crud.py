@@ -76,7 +76,8 @@ def update(ctx: Context, req: FhirRequest) -> FhirResponse:
 
 def _update(ctx: Context, req: FhirRequest, rtype: str, rid: str, resource: dict) -> FhirResponse:
     if_match = parse_etag(req.header("if-match"))
-    stored, change = ctx.repo.update(rtype, rid, resource, if_match=if_match, method=req.method)
+    stored, change = ctx.repo.update(rtype, rid, resource, if_match=if_match, method=req.method,
+                                     new_id=req.params.get("new_id", False))
     return write_response(ctx, req, stored, change)
 
 

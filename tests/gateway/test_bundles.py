@@ -152,3 +152,30 @@ def test_search_by_post_takes_form_parameters(api, client, patient):
     assert bundle["type"] == "searchset" and bundle["total"] == 1
     assert bundle["entry"][0]["resource"]["name"][0]["family"] == "Formulier"
     assert client.post("/fhir/Patient/_search", data="{}", headers={"Content-Type": "application/json"}).status_code == 415
+
+
+def test_a_transaction_searches_what_it_wrote_and_finds_it_by_its_new_values(api, patient):
+    """A transaction's index rows are inserted together, after its writes: its own searches (read
+    last), the compartment, and every search afterwards must still see each write's values."""
+    old = api.create(patient(family="Oud", bsn="999911120"))
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"request": {"method": "GET", "url": "Patient?family=Nieuw&_total=accurate"}},
+        {"request": {"method": "GET", "url": "Patient?family=Oud&_total=accurate"}},
+        {"request": {"method": "GET", "url": f"Patient/{old['id']}/$everything"}},
+        {"fullUrl": "urn:uuid:5c0a5c4e-1f51-4a8e-9d57-3d2c8a1b2c01", "resource": patient(family="Nieuw"),
+         "request": {"method": "POST", "url": "Patient"}},
+        {"resource": {**old, "name": [{"family": "Nieuw", "given": ["Anna"]}]},
+         "request": {"method": "PUT", "url": f"Patient/{old['id']}"}},
+        {"resource": {"resourceType": "Goal", "lifecycleStatus": "active", "description": {"text": "Buiten komen"},
+                      "subject": {"reference": f"Patient/{old['id']}"}},
+         "request": {"method": "POST", "url": "Goal"}},
+    ]}
+    resp = api.post("", bundle)
+    assert resp.status_code == 200, resp.get_json()
+    out = resp.get_json()["entry"]
+    assert out[0]["resource"]["total"] == 2
+    assert out[1]["resource"]["total"] == 0
+    assert "Goal" in {e["resource"]["resourceType"] for e in out[2]["resource"]["entry"]}
+    assert api.get("Patient?family=Nieuw&_total=accurate").get_json()["total"] == 2
+    assert api.get("Patient?family=Oud&_total=accurate").get_json()["total"] == 0
+    assert api.get(f"Goal?subject=Patient/{old['id']}&_total=accurate").get_json()["total"] == 1
