@@ -24,7 +24,8 @@ from .portal import portal
 from .repository import Repository
 from .routes import PUBLIC_PATHS, dispatch, resolve
 from .storage.db import make_engine
-from .validation import parse_json
+from .interactions.bundle import written_resources
+from .validation import checked_ahead, parse_json
 
 FHIR_JSON = "application/fhir+json"
 _JSON_TYPES = {"application/fhir+json", "application/json", "application/json+fhir", "text/json"}
@@ -141,7 +142,8 @@ def _serve(settings: Settings, verifier: TokenVerifier, engine, consents: Consen
     if audit_store.may_read(freq.method, path, freq.query + list(freq.params.get("form", ())), freq.body):
         # Audit records are appended compactly; they become AuditEvents before anything reads them.
         audit_store.settle_all(engine)
-    with engine.connect().execution_options(write=write) as conn:
+    # What a write stores is checked before its transaction begins, outside SQLite's write lock.
+    with checked_ahead(_written(freq, route[2])), engine.connect().execution_options(write=write) as conn:
         repo = Repository(conn, access, consents)
         repo.write_back = write_back
         repo.base_url = base_url
@@ -164,6 +166,13 @@ def _serve(settings: Settings, verifier: TokenVerifier, engine, consents: Consen
         if repo.audits:
             audits.commit(conn, repo)
         return response
+
+
+def _written(freq: FhirRequest, interaction: str) -> list:
+    """The resources a create, update or Bundle would store."""
+    if interaction in ("create", "update") and isinstance(freq.body, dict):
+        return [freq.body]
+    return written_resources(freq.body) if interaction == "transaction" else []
 
 
 def _negotiate() -> None:

@@ -18,7 +18,7 @@ import orjson
 from ..errors import BadRequest, FhirError, Issue, PreconditionFailed, internal_error, outcome
 from ..fhirhttp import FhirRequest, FhirResponse, split_url
 from ..resource_types import SERVED
-from ..validation import parse_json
+from ..validation import parse_json, same_validity
 from . import Context
 
 # http.html#trules: deletes, then creates, then updates and patches, then reads.
@@ -45,6 +45,14 @@ def process(ctx: Context, req: FhirRequest) -> FhirResponse:
     response = {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": f"{kind}-response",
                 "entry": results}
     return FhirResponse(200, orjson.dumps(response))
+
+
+def written_resources(body: object) -> list:
+    """The resources a batch or transaction Bundle creates or replaces (to check before it runs)."""
+    if not isinstance(body, dict) or body.get("resourceType") != "Bundle" or not isinstance(body.get("entry"), list):
+        return []
+    return [e["resource"] for e in body["entry"] if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+            and _method(e) in ("POST", "PUT")]
 
 
 def _entries(bundle: dict) -> list[dict]:
@@ -174,7 +182,7 @@ def run_transaction(ctx: Context, req: FhirRequest, entries: list[dict]) -> list
     _refuse_overlaps(subs)
     for i, sub in enumerate(subs):
         if isinstance(sub.body, dict):
-            sub.body = _with_index(i, lambda sub=sub: _resolve_references(ctx, sub.body, ids))
+            sub.body = same_validity(sub.body, _with_index(i, lambda sub=sub: _resolve_references(ctx, sub.body, ids)))
     results: list = [None] * len(entries)
     with ctx.repo.holding_rows():
         for i in sorted(range(len(subs)), key=lambda i: _ORDER[subs[i].method]):
@@ -246,7 +254,7 @@ def _assign_ids(ctx: Context, entries: list[dict], subs: list[FhirRequest]) -> d
             targets[key] = target
             sub.path, sub.query = f"{rtype}/{target}", []
             if isinstance(sub.body, dict):
-                sub.body = {**sub.body, "id": target}
+                sub.body = same_validity(sub.body, {**sub.body, "id": target})
             if full_url:
                 ids[full_url] = f"{rtype}/{target}"
         elif full_url and sub.method == "PUT" and sub.path.count("/") == 1:

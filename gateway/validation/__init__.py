@@ -9,13 +9,15 @@ and R4B agree. Reads never come here; they serve the bytes this module approved.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 
 import orjson
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from ..errors import BadRequest, Invalid, Issue
+from ..errors import BadRequest, FhirError, Invalid, Issue
 from ..limits import check_depth
 from ..resource_types import SERVED, valid_id
 from . import r4_guard
@@ -60,6 +62,38 @@ def _path(resource_type: str, loc: tuple) -> str:
     return out
 
 
+# Bodies of this request found valid before its database transaction began (SQLite's one write lock
+# is taken at BEGIN, so the costly checks ran while other writers waited): id -> the body itself.
+_valid_ahead: ContextVar[dict[int, dict] | None] = ContextVar("valid_ahead", default=None)
+
+
+@contextmanager
+def checked_ahead(bodies: list):
+    """Run the costly checks of these parsed bodies now; within, `validate_resource` skips them for
+    each body that passed (and still checks what depends on the URL). One that fails is only
+    reported later, by the handler, in the order the request's own steps find it."""
+    passed = {}
+    for body in bodies:
+        try:
+            validate_resource(body)
+        except FhirError:
+            continue
+        passed[id(body)] = body
+    token = _valid_ahead.set(passed)
+    try:
+        yield
+    finally:
+        _valid_ahead.reset(token)
+
+
+def same_validity(original: object, copy: dict) -> dict:
+    """`copy` (the body with an id set or references rewritten to Type/id) is valid if `original` was."""
+    passed = _valid_ahead.get()
+    if passed is not None and passed.get(id(original)) is original:
+        passed[id(copy)] = copy
+    return copy
+
+
 def validate_resource(body: object, *, expected_type: str | None = None,
                       expected_id: str | None = None, require_id: bool = False) -> dict:
     """Check a parsed body is a valid resource of a served type; return it as a dict.
@@ -89,6 +123,9 @@ def validate_resource(body: object, *, expected_type: str | None = None,
                          expression=f"{rtype}.id")
     if require_id and rid is None:
         raise BadRequest("The resource must carry an id.", expression=f"{rtype}.id")
+    passed = _valid_ahead.get()
+    if passed is not None and passed.get(id(body)) is body:
+        return body
 
     try:
         issues = r4_guard.check(body)

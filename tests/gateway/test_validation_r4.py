@@ -247,3 +247,40 @@ def test_every_refusal_also_holds_for_update_and_patch(app, api, client, patient
     resp = client.patch("/fhir/Patient/p1", data=json.dumps(ops), headers={"Content-Type": "application/json-patch+json"})
     assert resp.status_code == 422 and resp.get_json()["issue"][0]["expression"] == ["Patient.name[0].family"]
     assert api.get("Patient/p1").get_json()["meta"]["versionId"] == "1"
+
+
+def test_checked_ahead_skips_only_what_passed_and_copies_made_of_it():
+    """Writes are checked before their transaction begins; inside, only the bodies that passed
+    (and copies the transaction made of them) skip the costly checks."""
+    from gateway.errors import Invalid
+    from gateway.validation import checked_ahead, same_validity, validate_resource
+
+    good, bad = copy.deepcopy(PATIENT), _with(PATIENT, "birthDate", "gisteren")
+    with checked_ahead([good, bad]):
+        assert validate_resource(good) is good
+        with pytest.raises(Invalid):
+            validate_resource(bad)
+        resolved = same_validity(good, {**good, "id": "p2"})
+        assert validate_resource(resolved) is resolved
+        unrelated = {**bad, "birthDate": "gisteren"}
+        with pytest.raises(Invalid):
+            validate_resource(same_validity(bad, unrelated))
+        # A body edited after it was checked is another object: checked again.
+        with pytest.raises(Invalid):
+            validate_resource(_with(good, "gender", "vrouw"))
+    with pytest.raises(Invalid):  # outside: nothing is known
+        validate_resource(same_validity(good, _with(good, "gender", "vrouw")))
+
+
+def test_a_transaction_stores_nothing_invalid_that_its_reference_rewriting_could_hide(api, app):
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:7f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b", "resource": {"resourceType": "Patient", "name": [{"family": "Jansen"}]},
+         "request": {"method": "POST", "url": "Patient"}},
+        {"resource": _with(CAREPLAN, "subject.reference", "urn:uuid:7f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b")
+         | {"status": "bezig"}, "request": {"method": "POST", "url": "CarePlan"}},
+    ]}
+    before = _stored(app)
+    resp = api.post("", bundle)
+    assert resp.status_code == 422, resp.get_json()
+    assert resp.get_json()["issue"][0]["diagnostics"].startswith("Bundle.entry[1]")
+    assert _stored(app) == before
