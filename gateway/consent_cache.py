@@ -36,6 +36,7 @@ import consent
 from .storage.tables import idx_reference, resources
 
 MAX_ENTRIES = 1024
+DECIDING = 64  # decisions kept per carer
 
 
 @dataclass
@@ -51,6 +52,7 @@ class CarerState:
     _readings: dict = field(default_factory=dict)  # action -> readings (pure in the request within the window)
     _filters: dict = field(default_factory=dict)
     _clauses: dict = field(default_factory=dict)  # (type, patient, roles) -> the SQL clause built from them
+    _deciding: dict = field(default_factory=dict)  # (action, patient, roles, reference, version) -> Consent
 
     def holds_at(self, now: datetime) -> bool:
         return (self.valid_from is None or self.valid_from <= now) and \
@@ -67,6 +69,16 @@ class CarerState:
         if key not in self._filters:
             self._filters[key] = consent.filter_of(self.readings(request))
         return self._filters[key]
+
+    def deciding(self, request: consent.AccessRequest, reference: str, version: str, decide) -> str | None:
+        """The Consent that decides `request` on a stored version (named in its audit record): the
+        same for every read of that version while this state holds. The last DECIDING are kept."""
+        key = (request.action, request.patient, request.actor_roles, reference, version)
+        if key not in self._deciding:
+            if len(self._deciding) >= DECIDING:
+                self._deciding.clear()
+            self._deciding[key] = decide()
+        return self._deciding[key]
 
     def clause(self, key: tuple, build):
         """The carer's access clause for `key`, built once per state (it depends on nothing else)."""

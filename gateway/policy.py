@@ -206,6 +206,14 @@ class Policy:
                     else consent.readings(self.consents, request))
         return consent.decide_read(readings, request, resource)
 
+    def deciding_consent(self, reference: str, stored: dict) -> str | None:
+        """The Consent that decided the disclosure of a stored version (`stored` is its body as stored,
+        so its meta.versionId names exactly that content) to this carer."""
+        version = (stored.get("meta") or {}).get("versionId")
+        if not self.carer_patient or not self._kept() or not isinstance(version, str):
+            return self.decide(stored).consent
+        return self._carer_state.deciding(self.request(), reference, version, lambda: self.decide(stored).consent)
+
     # -- reads --------------------------------------------------------------------
     def restrict(self, res_type: str):
         """A clause over `resources` limiting what the caller sees of `res_type`; None: no limit."""

@@ -477,8 +477,10 @@ class Repository:
 
     def _deciding_consents(self, found: list[tuple[str, bytes | dict | None]]) -> list[str]:
         """The Consent that decided one resource's disclosure; for several, every active one in play."""
-        if len(found) == 1 and found[0][1] is not None and self.policy.carer_patient:
-            decided = self.policy.decide(_parsed(found[0][1])).consent
+        one = found[0][1] if len(found) == 1 else None
+        if one is not None and self.policy.carer_patient:
+            decided = (self.policy.deciding_consent(found[0][0], orjson.loads(one)) if isinstance(one, bytes)
+                       else self.policy.decide(one).consent)  # a stored version's is kept with the carer's state
             if decided:
                 return [decided]
         return [f"Consent/{c['id']}" for c in self.policy.consents if c.get("status") == "active"]

@@ -240,6 +240,26 @@ def test_every_disclosure_and_refusal_to_a_carer_is_audited_and_the_client_can_s
     assert [e["resource"]["outcome"] for e in friend_log["entry"]] == ["4"]
 
 
+def test_each_audit_record_names_the_consent_that_decided_the_version_read(network, client, as_):
+    """The deciding Consent is kept per stored version with the carer's state: a new version is
+    decided on its own content, an earlier one as before."""
+    label = {"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}
+    put_all(client, [_consent("c-dochter-r", "RelatedPerson/dochter", {
+        "action": [ACCESS], "class": [{"system": RT, "code": "CarePlan"}], "securityLabel": [label]})])
+    daughter = as_("RelatedPerson/dochter")
+    assert daughter.get("CarePlan/medicatie").status_code == 200
+    assert daughter.get("CarePlan/medicatie").status_code == 200
+    plan = client.get("/fhir/CarePlan/medicatie").get_json()
+    assert client.put("/fhir/CarePlan/medicatie", json={**plan, "meta": {"security": [label]}},
+                      headers=H).status_code == 200
+    assert daughter.get("CarePlan/medicatie").status_code == 200
+    assert daughter.get("CarePlan/medicatie/_history/1").status_code == 200
+    log = as_("Patient/moeder").get("AuditEvent?agent=RelatedPerson/dochter&entity=CarePlan/medicatie&_count=50")
+    deciding = sorted(e["what"]["reference"] for entry in log.get_json()["entry"]
+                      for e in entry["resource"]["entity"] if e["what"]["reference"].startswith("Consent/"))
+    assert deciding == ["Consent/c-dochter"] * 3 + ["Consent/c-dochter-r"]
+
+
 def test_a_carers_record_is_appended_and_served_as_an_audit_event_on_every_path_that_reads_them(
         network, app, client, as_):
     import orjson
