@@ -240,9 +240,9 @@ class Policy:
             return scope if scope is not None else false()
         if role != "related-person" or not self.carer_patient:
             return false()
-        if self._kept():  # built from the kept state alone, so kept with it (a new stamp: built anew)
+        if self.cache is not None and self._kept():  # from the kept state alone: kept under its stamp
             key = (res_type, self.carer_patient, self.request().actor_roles)
-            return self._carer_state.clause(key, lambda: self._carer_clause(res_type))
+            return self.cache.clause(self._carer_state, key, lambda: self._carer_clause(res_type))
         return self._carer_clause(res_type)
 
     def _carer_clause(self, res_type: str):

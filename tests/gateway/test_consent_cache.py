@@ -120,3 +120,38 @@ def test_the_cache_keeps_at_most_its_bound_of_carers(client, app, mint):
             Policy(conn, Access(role="related-person", fhir_user=f"RelatedPerson/{who}",
                                 scopes=parse_scopes("user/*.rs")), cache=cache).consent_filter
     assert len(cache) == 2 and "dochter" not in cache._entries
+
+
+@pytest.mark.parametrize("when", ["provision", "relatedperson"])
+def test_a_kept_access_clause_is_not_used_past_a_period_boundary(client, app, when):
+    """Clauses are kept per process under the state's stamp *and* clock window: the stamp stays the
+    same when a Period ends, the clause built before must not."""
+    from sqlalchemy import select
+
+    from gateway.storage.tables import resources
+
+    end = NOW + timedelta(hours=1)
+    period = {"period": {"end": end.isoformat()}}
+    put_all(client, [w for w in WORLD if w["resourceType"] not in ("Consent", "RelatedPerson")]
+            + [_grant(**(period if when == "provision" else {})),
+               _rp("dochter", **(period if when == "relatedperson" else {}))])
+    engine, cache = app.extensions["samenzorg.engine"], ConsentCache()
+    seen = []
+    for now in (NOW, end + timedelta(seconds=1), NOW):
+        conn, policy = _policy(engine, cache, now)
+        with conn:
+            clause = policy.restrict("CarePlan")
+            seen.append(conn.execute(select(resources.c.res_id).where(
+                resources.c.res_type == "CarePlan", clause)).scalars().all())
+    assert seen == [["plan"], [], ["plan"]]
+
+
+def test_the_cache_keeps_at_most_its_bound_of_access_clauses(client, app):
+    put_all(client, WORLD)
+    engine, cache = app.extensions["samenzorg.engine"], ConsentCache(max_clauses=2)
+    for res_type in ("CarePlan", "Communication", "Goal", "CarePlan"):
+        conn, policy = _policy(engine, cache, NOW)
+        with conn:
+            policy.restrict(res_type)
+    assert len(cache._clauses) == 2
+    assert [key[-1][0] for key in cache._clauses] == ["Goal", "CarePlan"]
