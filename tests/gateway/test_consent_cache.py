@@ -93,14 +93,20 @@ def _policy(engine, cache, now):
                                      scopes=parse_scopes("user/*.rs")), now=now, cache=cache)
 
 
-@pytest.mark.parametrize("when", ["provision", "relatedperson"])
-def test_a_kept_reading_is_not_used_past_a_period_boundary_in_the_consent_or_the_membership(
-        client, app, when):
+def _ending_in_an_hour(client, when: str) -> datetime:
+    """The world with the daughter's Consent provision, or her membership, ending an hour after NOW."""
     end = NOW + timedelta(hours=1)
     period = {"period": {"end": end.isoformat()}}
     put_all(client, [w for w in WORLD if w["resourceType"] not in ("Consent", "RelatedPerson")]
             + [_grant(**(period if when == "provision" else {})),
                _rp("dochter", **(period if when == "relatedperson" else {}))])
+    return end
+
+
+@pytest.mark.parametrize("when", ["provision", "relatedperson"])
+def test_a_kept_reading_is_not_used_past_a_period_boundary_in_the_consent_or_the_membership(
+        client, app, when):
+    end = _ending_in_an_hour(client, when)
     engine, cache = app.extensions["samenzorg.engine"], ConsentCache()
     plan = {"resourceType": "CarePlan", "id": "plan", "subject": {"reference": "Patient/moeder"}}
     verdicts = []
@@ -130,11 +136,7 @@ def test_a_kept_access_clause_is_not_used_past_a_period_boundary(client, app, wh
 
     from gateway.storage.tables import resources
 
-    end = NOW + timedelta(hours=1)
-    period = {"period": {"end": end.isoformat()}}
-    put_all(client, [w for w in WORLD if w["resourceType"] not in ("Consent", "RelatedPerson")]
-            + [_grant(**(period if when == "provision" else {})),
-               _rp("dochter", **(period if when == "relatedperson" else {}))])
+    end = _ending_in_an_hour(client, when)
     engine, cache = app.extensions["samenzorg.engine"], ConsentCache()
     seen = []
     for now in (NOW, end + timedelta(seconds=1), NOW):
