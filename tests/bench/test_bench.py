@@ -162,3 +162,12 @@ def test_report_relates_rows_to_the_ceiling_and_carers_to_system(tmp_path):
     pytest.importorskip("matplotlib")
     report.plot(rows, tmp_path / "p.png", "t")
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("clients", [1, 24, 25, 26, 1000, 10000])
+def test_the_load_comes_in_parts_that_cover_every_client_once_and_grow_no_faster_than_doubling(clients):
+    from bench.run import CHUNK, _chunks
+
+    parts = _chunks(clients)
+    assert [i for start, stop in parts for i in range(start, stop)] == list(range(clients))
+    assert all(stop - start <= max(25, start) and stop - start <= CHUNK for start, stop in parts)
