@@ -122,25 +122,34 @@ def stored_resources(url: str, table: str = "resources") -> int:
         engine.dispose()
 
 
-def gather_statistics(url: str) -> str:
-    """On a PostgreSQL whose autovacuum is off (as on some test machines), ANALYZE, as autovacuum
-    would after each part of a load this size; say which was done. SQLite is left as it is.
-    Without it the import slowed sixfold within 15,000 resources (the planner, with no statistics,
-    answering identifier matches by scanning), which no server with autovacuum on does."""
+def statistics_while_loading(url: str):
+    """(ANALYZE, or None, and what it says). On a PostgreSQL whose autovacuum is off (as on some test
+    machines) the bench ANALYZEs after each part of the load (the last part ends it), as autovacuum would;
+    SQLite is left as it is. Without it the import slowed sixfold within 15,000 resources (the
+    planner, with no statistics, answering identifier matches by scanning), which no server with
+    autovacuum on does."""
     if not url.startswith("postgresql"):
-        return "planner statistics: none (SQLite, as Samenzorg runs it)"
+        return None, "planner statistics: none (SQLite, as Samenzorg runs it)"
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
             if conn.execute(text("SHOW autovacuum")).scalar_one() == "on":
-                return "planner statistics: left to PostgreSQL's autovacuum (on)"
-            conn.execute(text("ANALYZE"))
-            return ("planner statistics: ANALYZE after 25, 50, 100, 200 networks and every 200 after (untimed), "
-                    "as autovacuum would (this server's autovacuum is off)")
+                return None, "planner statistics: left to PostgreSQL's autovacuum (on)"
     finally:
         engine.dispose()
+
+    def analyze() -> None:
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("ANALYZE"))
+        finally:
+            engine.dispose()
+
+    return analyze, ("planner statistics: ANALYZE after 25, 50, 100, 200 networks and every 200 after "
+                     "(untimed), as autovacuum would (this server's autovacuum is off)")
 
 
 class AuditSettling:
@@ -414,10 +423,10 @@ def measure_samenzorg(args, url: str, generator: str, tmp: Path) -> SamenzorgRun
     try:
         srv.wait_ready()
         http = Http(srv.port)
+        analyze, statistics = statistics_while_loading(url)
         world, loaded = load_world(http, system_token, args.clients, args.seed, args.load_connections, log,
-                                   lambda: gather_statistics(url))
+                                   analyze or (lambda: None))
         stored = stored_resources(url)
-        statistics = gather_statistics(url)
         rng = random.Random(args.seed)
         plan = scenarios.build(world, system_token, carer_token, rng, args.pool,
                                scenarios.new_networks(args.clients, args.seed, rng))

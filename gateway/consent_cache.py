@@ -148,11 +148,16 @@ class ConsentCache:
                 self._clauses.move_to_end(kept_as)
                 return found
         found = build()
-        with self._lock:
-            self._clauses[kept_as] = found
-            while len(self._clauses) > self.max_clauses:
-                self._clauses.popitem(last=False)
+        self._keep(self._clauses, kept_as, found, self.max_clauses)
         return found
+
+    def _keep(self, entries: OrderedDict, key, value, bound: int) -> None:
+        """Keep `value` as the most recently used of `entries`, dropping the least recently used past `bound`."""
+        with self._lock:
+            entries[key] = value
+            entries.move_to_end(key)
+            while len(entries) > bound:
+                entries.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -169,9 +174,5 @@ class ConsentCache:
             if stamp == kept.stamp:
                 return kept
         fresh = load(conn, related_person_id, patient_of_rp, now)
-        with self._lock:
-            self._entries[related_person_id] = fresh
-            self._entries.move_to_end(related_person_id)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+        self._keep(self._entries, related_person_id, fresh, self.max_entries)
         return fresh

@@ -72,6 +72,9 @@ def checked_ahead(bodies: list):
     """Run the costly checks of these parsed bodies now; within, `validate_resource` skips them for
     each body that passed (and still checks what depends on the URL). One that fails is only
     reported later, by the handler, in the order the request's own steps find it."""
+    if not bodies:  # a read: nothing to check, nothing to remember
+        yield
+        return
     passed = {}
     for body in bodies:
         try:
