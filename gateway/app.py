@@ -1,6 +1,7 @@
 """create_app(config): wiring only."""
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -10,6 +11,7 @@ import orjson
 from flask import Flask, Response, g, request
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
+from werkzeug.sansio.utils import get_current_url
 
 from . import audit_store, cors, limits, memory, oauth
 from .access import Access
@@ -67,11 +69,12 @@ def create_app(config: Settings | dict | None = None) -> Flask:
             # Once the answer is sent and the parsed body freed, give that memory back (memory.py).
             response.call_on_close(lambda: memory.trim())
         response.headers["X-Request-ID"] = g.request_id
-        log.info(orjson.dumps({
-            "event": "request", "request_id": g.request_id, "method": request.method,
-            "path": request.path, "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - g.started) * 1000, 2),
-        }).decode())
+        if log.isEnabledFor(logging.INFO):
+            log.info(orjson.dumps({
+                "event": "request", "request_id": g.request_id, "method": request.method,
+                "path": request.path, "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - g.started) * 1000, 2),
+            }).decode())
         return response
 
     cors.install(app, cors.origins(settings.cors_origins))
@@ -185,7 +188,16 @@ def _negotiate() -> None:
 
 
 def _base_url(settings: Settings) -> str:
-    return settings.base_url.rstrip("/") if settings.base_url else request.url_root.rstrip("/") + "/fhir"
+    if settings.base_url:
+        return settings.base_url.rstrip("/")
+    return _served_base(request.scheme, request.host, request.root_path)
+
+
+@functools.lru_cache(maxsize=64)  # bounded: the Host header is the caller's
+def _served_base(scheme: str, host: str, root_path: str) -> str:
+    """The FHIR base under which this request reached us (werkzeug's `url_root`, which it builds
+    anew for every request, plus /fhir)."""
+    return get_current_url(scheme, host, root_path).rstrip("/") + "/fhir"
 
 
 def _fhir_request(path: str, params: dict, base_url: str) -> FhirRequest:

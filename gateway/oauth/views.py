@@ -35,6 +35,14 @@ class SessionInterface(SecureCookieSessionInterface):
     def get_cookie_name(self, app):
         return "samenzorg_session"
 
+    def get_signing_serializer(self, app):
+        # Flask builds the serializer anew for every request, FHIR ones included (5 % of a read);
+        # it depends only on the app's keys, so it is built once per set of keys.
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if getattr(self, "_keys", None) != keys:
+            self._serializer, self._keys = super().get_signing_serializer(app), keys
+        return self._serializer
+
 
 def install_session(app, settings) -> None:
     app.secret_key = settings.derived_key("oauth-session")

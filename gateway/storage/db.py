@@ -96,16 +96,17 @@ def _sqlite_pragmas(engine: Engine, lock_path: str | None) -> None:
     def on_begin(conn):
         # A writer takes the write lock up front; a deferred BEGIN that later
         # writes can fail with SQLITE_BUSY instead of waiting its turn.
+        # Straight to the driver: SQLAlchemy's statement machinery cost as much as the read after it.
+        dbapi_conn = conn.connection.dbapi_connection
         if conn.get_execution_options().get("write"):
-            dbapi_conn = conn.connection.dbapi_connection
             dbapi_conn.take_writer_lock()
             try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                dbapi_conn.execute("BEGIN IMMEDIATE")
             except BaseException:
                 dbapi_conn.give_writer_lock_back()
                 raise
         else:
-            conn.exec_driver_sql("BEGIN")
+            dbapi_conn.execute("BEGIN")
 
 
 def alembic_config(url: str):
