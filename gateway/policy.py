@@ -19,7 +19,9 @@ caller.
 """
 from __future__ import annotations
 
+import functools
 import re
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import cached_property
 
@@ -263,11 +265,12 @@ class Policy:
                 r.c.target_id == own)))
         return allowed
 
-    def sees_version(self, res_type: str, res_id: str, body: dict, referenced_by=None) -> bool:
-        """Whether the caller may see this version of a resource, judged on its own compartment
-        and labels (vread, history). The same rule as `restrict`, per resource: a property test
-        checks both agree on current versions. Directory entries are judged by `restrict`
-        (they belong to a record through what points at them, not through their own content)."""
+    def sees_version(self, res_type: str, res_id: str, stored: bytes, referenced_by=None) -> bool:
+        """Whether the caller may see this version of a resource (`stored`: its bytes as stored),
+        judged on its own compartment and labels (vread, history). The same rule as `restrict`,
+        per resource: a property test checks both agree on current versions. Directory entries
+        are judged by `restrict` (they belong to a record through what points at them, not
+        through their own content)."""
         if self.unrestricted:
             return True
         if res_type in DIRECTORY:
@@ -275,16 +278,16 @@ class Policy:
         if res_type == "RelatedPerson" and self.access.fhir_user == f"RelatedPerson/{res_id}" \
                 and self.carer_patient:
             return True
-        in_record = compartment_of(body)
+        content = version_facts(stored)
         if self.patients:
-            return bool(in_record & set(self.patients))
+            return bool(content.compartment & set(self.patients))
         if self.access.role != "related-person" or not self.carer_patient:
             return False
-        if self.carer_patient_id not in in_record:
+        if self.carer_patient_id not in content.compartment:
             return False
-        if res_type == "AuditEvent" and self.access.fhir_user not in _agents(body):
+        if res_type == "AuditEvent" and self.access.fhir_user not in content.agents:
             return False  # the same rule as `_restrict`: one's own access trail only
-        facts = consent.facts_of(body, referenced_by=referenced_by)
+        facts = content.facts if referenced_by is None else replace(content.facts, referenced_by=referenced_by)
         return consent.evaluate(self.consent_filter, facts)
 
     @cached_property
@@ -425,6 +428,25 @@ def compartment_of(resource: dict, reference_rows: list[dict] | None = None) -> 
         reference_rows = [row for name in params for row in param_rows(resource, REGISTRY[rtype][name])]
     return frozenset(row["target_id"] for row in reference_rows
                      if row["param"] in params and row.get("target_type") == "Patient")
+
+
+@dataclass(frozen=True)
+class VersionFacts:
+    """What judging a stored version for a caller needs of its content."""
+
+    compartment: frozenset[str]  # patient ids (`compartment_of`)
+    facts: consent.ResourceFacts  # what a Consent can test, referrers unknown (`consent.facts_of`)
+    agents: frozenset[str]  # an AuditEvent's agents ("Type/id"); empty for other types
+
+
+# Keyed on the stored bytes themselves, so a hit is that very content (a stored version never
+# changes). A carer's history page judged ~20 versions, each parsed and extracted again on every
+# request: over a third of the request (bench/results/*-profile-*). Bounded; entries ~2 KB.
+@functools.lru_cache(maxsize=4096)
+def version_facts(stored: bytes) -> VersionFacts:
+    body = orjson.loads(stored)
+    agents = frozenset(_agents(body)) if body.get("resourceType") == "AuditEvent" else frozenset()
+    return VersionFacts(compartment_of(body), consent.facts_of(body), agents)
 
 
 def _agents(resource: dict) -> set[str]:

@@ -39,6 +39,15 @@ SERVER_META = ("versionId", "lastUpdated")
 # was over a third of a write's CPU (bench/results/*-profile-*). Parameters go in at execution.
 _CURRENT = select(resources).where(resources.c.res_type == bindparam("k_type"),
                                    resources.c.res_id == bindparam("k_id"))
+
+
+@functools.lru_cache(maxsize=256)
+def _current_where(clause):
+    """`_CURRENT` under an access clause, built once per clause: carers' clauses are kept per process
+    (consent_cache), and a statement built anew is cache-keyed anew, clause and all."""
+    return _CURRENT.where(clause)
+
+
 _VERSION = select(resource_history).where(resource_history.c.res_type == bindparam("k_type"),
                                           resource_history.c.res_id == bindparam("k_id"),
                                           resource_history.c.version == bindparam("k_version"))
@@ -148,7 +157,7 @@ class Repository:
         if body is None:
             return False
         referrers_ = referrers(self.conn, row.res_type, row.res_id) if self.policy.needs_referrers else None
-        return self.policy.sees_version(row.res_type, row.res_id, orjson.loads(body), referrers_)
+        return self.policy.sees_version(row.res_type, row.res_id, body, referrers_)
 
     def _version_body(self, res_type: str, res_id: str, version: int) -> bytes | None:
         h = resource_history
@@ -157,10 +166,8 @@ class Repository:
 
     # -- reads ---------------------------------------------------------------
     def _current(self, res_type: str, res_id: str, *, for_update: bool = False, restricted: bool = True):
-        q = _CURRENT
         clause = self.clause(res_type) if restricted else None
-        if clause is not None:
-            q = q.where(clause)
+        q = _CURRENT if clause is None else _current_where(clause)
         if for_update and self.conn.dialect.name != "sqlite":
             q = q.with_for_update()
         return self.conn.execute(q, {"k_type": res_type, "k_id": res_id}).first()
