@@ -1,11 +1,16 @@
 """Concurrent reads' audit records share one commit, and no read returns before its own is committed."""
 import threading
 import time
+from datetime import datetime
 
 import pytest
+from sqlalchemy import func, insert, select
+
+from gateway.app import _connect
 
 from gateway.audit_commit import AuditNotRecorded, GroupCommit
 from gateway.storage.db import make_engine
+from gateway.storage.tables import audit_log
 
 
 class Request:
@@ -78,3 +83,21 @@ def test_when_a_shared_commit_fails_every_request_in_it_fails_and_none_discloses
     # Whichever of b and c leads their shared commit sees the failure itself; the other is told so.
     assert results["a"] == "committed"
     assert {results["b"], results["c"]} == {"RuntimeError", AuditNotRecorded.__name__}
+
+
+class HalfWritten:
+    """Appends one real audit row, then fails: the batch must leave nothing behind."""
+
+    def flush_audits(self, into):
+        into.execute(insert(audit_log).values(recorded=datetime(2026, 12, 1), body=b"{}"))
+        raise RuntimeError("the second record could not be stored")
+
+
+def test_a_batch_committed_from_a_reads_connection_is_one_transaction(engine):
+    # A read's connection may run without a transaction (PostgreSQL, app._connect); the records it
+    # commits for a batch still go in all together or not at all.
+    with _connect(engine, write=False) as conn:
+        with pytest.raises(RuntimeError):
+            GroupCommit().commit(conn, HalfWritten())
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(audit_log)).scalar_one() == 0
