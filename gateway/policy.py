@@ -441,8 +441,9 @@ class VersionFacts:
 
 # Keyed on the stored bytes themselves, so a hit is that very content (a stored version never
 # changes). A carer's history page judged ~20 versions, each parsed and extracted again on every
-# request: over a third of the request (bench/results/*-profile-*). Bounded; entries ~2 KB.
-@functools.lru_cache(maxsize=4096)
+# request: over a third of the request (bench/results/*-profile-*). An entry with its key is
+# ~3.5 KB for a logbook message; 1,024 hold the pages of the carers reading now.
+@functools.lru_cache(maxsize=1024)
 def version_facts(stored: bytes) -> VersionFacts:
     body = orjson.loads(stored)
     agents = frozenset(_agents(body)) if body.get("resourceType") == "AuditEvent" else frozenset()

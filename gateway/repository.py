@@ -41,10 +41,11 @@ _CURRENT = select(resources).where(resources.c.res_type == bindparam("k_type"),
                                    resources.c.res_id == bindparam("k_id"))
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=128)
 def _current_where(clause):
     """`_CURRENT` under an access clause, built once per clause: carers' clauses are kept per process
-    (consent_cache), and a statement built anew is cache-keyed anew, clause and all."""
+    (consent_cache), and a statement built anew is cache-keyed anew, clause and all (~8 % of a
+    carer's read). Small: each keeps its clause (up to ~30 KB) alive."""
     return _CURRENT.where(clause)
 
 
