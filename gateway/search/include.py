@@ -1,7 +1,7 @@
 """`_include` and `_revinclude`, with `:iterate`, for one page of matches.
 
 Each round costs a fixed number of statements however many resources the
-page holds (one to find the references, one to load the targets), and the
+page holds (one per include), and the
 number of rounds is capped, so a page never turns into N+1 queries. Every
 included resource passes the same visibility rule as a match (`restrict`,
 not deleted), so an include can never reveal what the caller may not see.
@@ -59,12 +59,15 @@ def included(conn, builder: Builder, includes: list[Include], page: list) -> lis
 
 
 def _forward(conn, builder: Builder, inc: Include, frontier: list) -> list:
+    """The resources the frontier's references point at, in one statement: per target type, the
+    visible resources whose id is among the targets of those references (two statements before,
+    one to read the references and one to load their targets: a third of a search with `_include`)."""
     t = INDEX_TABLES["reference"]
     by_type = defaultdict(list)
     for row in frontier:
         by_type[row.res_type].append(row.rid)
     wanted = []
-    targets_of = {}
+    target_types = set()
     for src, pname, targets in _params(inc, set(by_type)):
         if src in by_type and targets:
             # Looked up by rid, the page's few rows; every other column is a filter (`unindexed`):
@@ -73,19 +76,14 @@ def _forward(conn, builder: Builder, inc: Include, frontier: list) -> list:
             # reference of that kind in the database, for each page.
             wanted.append(and_(t.c.rid.in_(by_type[src]), equals(unindexed(t.c.res_type), src),
                                equals(unindexed(t.c.param), pname), _targets(targets)))
-            targets_of[(src, pname)] = targets
+            target_types.update(targets)
     if not wanted:
         return []
-    refs = conn.execute(
-        select(t.c.target_type, t.c.target_id).distinct()
-        .where(or_(*wanted), _HAS_TARGET_ID, builder.local(t))
-    ).all()
-    ids = defaultdict(set)
-    for rtype, rid in refs:
-        ids[rtype].add(rid)
-    if not ids:
-        return []
-    per_type = [and_(*builder.visible(rtype), R.c.res_id.in_(sorted(rids))) for rtype, rids in sorted(ids.items())]
+    pointed = or_(*wanted)
+    per_type = [and_(*builder.visible(rtype), R.c.res_id.in_(
+        select(t.c.target_id).where(pointed, equals(unindexed(t.c.target_type), rtype), _HAS_TARGET_ID,
+                                    builder.local(t))))
+        for rtype in sorted(target_types)]
     return conn.execute(
         select(R.c.rid, R.c.res_type, R.c.res_id, R.c.body).where(or_(*per_type)).order_by(R.c.rid)
     ).all()
