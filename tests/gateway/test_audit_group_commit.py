@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from gateway.app import _connect
-
 from gateway.audit_commit import AuditNotRecorded, GroupCommit
 from gateway.storage.db import make_engine
 from gateway.storage.tables import audit_log
