@@ -168,7 +168,12 @@ class Repository:
     # -- reads ---------------------------------------------------------------
     def _current(self, res_type: str, res_id: str, *, for_update: bool = False, restricted: bool = True):
         clause = self.clause(res_type) if restricted else None
-        q = _CURRENT if clause is None else _current_where(clause)
+        if clause is None:
+            q = _CURRENT
+        elif self.access.role == "related-person":  # a clause kept across requests (consent_cache)
+            q = _current_where(clause)
+        else:  # built for this request: keeping it would only push carers' statements out
+            q = _CURRENT.where(clause)
         if for_update and self.conn.dialect.name != "sqlite":
             q = q.with_for_update()
         return self.conn.execute(q, {"k_type": res_type, "k_id": res_id}).first()
