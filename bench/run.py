@@ -63,6 +63,8 @@ def parse_args(argv):
     p.add_argument("--retries", type=int, default=2,
                    help="measure a scenario again when one worker did nearly all the work (default 2)")
     p.add_argument("--pool", type=int, default=2000, help="distinct requests per scenario (default 2000)")
+    p.add_argument("--only", default="",
+                   help="measure only the scenarios whose 'name (who)' contains this, e.g. create (the ceiling always)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--label", default="", help="added to the result file names, e.g. smoke")
     p.add_argument("--out", type=Path, default=RESULTS, help="where the .md and .png go (default bench/results)")
@@ -444,6 +446,8 @@ def measure_samenzorg(args, url: str, generator: str, tmp: Path) -> SamenzorgRun
             settling = AuditSettling(http, system_token, url)
             rows = []
             for sc in plan:
+                if args.only and args.only not in f"{sc.name} ({sc.who})":
+                    continue
                 if "$everything" in sc.name:  # it reads AuditEvents: settled first, timed apart
                     settling()
                 rows.append(measure(srv, generator, sc.name, sc.who, sc.requests, args, database_cpu))

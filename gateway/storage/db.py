@@ -9,6 +9,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from .durable import WalSync
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -25,8 +27,10 @@ class WriterLockConnection(sqlite3.Connection):
     """
 
     writer_lock_path: str | None = None
+    wal_sync: WalSync | None = None  # set when the database is a file in WAL mode (durable.py)
     _lock_fd: int | None = None
     _locked = False
+    _changes_synced = 0  # total_changes when this connection's writes were last made durable
 
     def take_writer_lock(self) -> None:
         if self.writer_lock_path is None or self._locked:
@@ -42,10 +46,15 @@ class WriterLockConnection(sqlite3.Connection):
             self._locked = False
 
     def commit(self) -> None:
+        wrote = self._locked or self.total_changes != self._changes_synced
         try:
             super().commit()
         finally:
             self.give_writer_lock_back()
+        if wrote and self.wal_sync is not None:
+            # Durable before commit() returns, synced after the write lock is free (durable.py).
+            self.wal_sync.wait()
+            self._changes_synced = self.total_changes
 
     def rollback(self) -> None:
         try:
@@ -65,29 +74,32 @@ class WriterLockConnection(sqlite3.Connection):
 def make_engine(url: str, **kwargs) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        lock_path = None
+        lock_path = wal_sync = None
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            lock_path = str(Path(parsed.database).resolve()) + "-writers.lock"
+            database = str(Path(parsed.database).resolve())
+            lock_path, wal_sync = database + "-writers.lock", WalSync(database)
         engine = create_engine(url, connect_args={"timeout": 30, "factory": WriterLockConnection}, **kwargs)
-        _sqlite_pragmas(engine, lock_path)
+        _sqlite_pragmas(engine, lock_path, wal_sync)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 
 
-def _sqlite_pragmas(engine: Engine, lock_path: str | None) -> None:
+def _sqlite_pragmas(engine: Engine, lock_path: str | None, wal_sync: WalSync | None) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_conn, _record):
         # Let SQLAlchemy, not the driver, decide when a transaction begins.
         dbapi_conn.isolation_level = None
         dbapi_conn.writer_lock_path = lock_path
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        # FULL: a commit is on disk before it returns, power loss included, so no answer leaves
-        # before its audit record is durable (DESIGN.md); in WAL mode that is one fsync per commit,
-        # shared by the reads of a group commit (~0.4 ms on the development machine).
-        cur.execute("PRAGMA synchronous=FULL")
+        wal = cur.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
+        # A commit is on disk before it returns, power loss included, so no answer leaves before its
+        # audit record is durable (DESIGN.md). In WAL mode the WAL is synced after COMMIT gives the
+        # write lock back, one fsync for the commits waiting meanwhile (durable.py), so COMMIT
+        # itself need not sync (NORMAL); where WAL is unavailable, SQLite syncs inside COMMIT (FULL).
+        dbapi_conn.wal_sync = wal_sync if wal else None
+        cur.execute("PRAGMA synchronous=" + ("NORMAL" if dbapi_conn.wal_sync else "FULL"))
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
