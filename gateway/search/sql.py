@@ -350,6 +350,7 @@ def _token(t, v: Token) -> object:
 _SORT_COLUMN = {"string": "value_norm", "token": "code", "date": "low"}
 
 
+@functools.lru_cache(maxsize=256)  # keyed by registry parameters and a flag: depends on no request value
 def sort_expression(param: SearchParam, descending: bool):
     """One value per resource to order by: the lowest value ascending, the highest descending."""
     if param.column == "res_id":

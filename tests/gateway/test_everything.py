@@ -368,3 +368,19 @@ def test_a_deleted_patient_is_gone_for_whoever_may_see_it(network, client, as_):
     assert client.delete("/fhir/Patient/ander").status_code in (200, 204)
     assert as_(scope="system/*.rs").get("Patient/ander/$everything").status_code == 410
     assert as_("Practitioner/wijkverpleegkundige").get("Patient/ander/$everything").status_code == 404
+
+
+def test_the_operations_compiled_statements_are_kept_apart_from_the_engines_and_bounded(network, as_, app):
+    """A carer's `$everything` statement joins a dozen access clauses (~400 KB compiled) and its shape
+    follows their Consent: kept in the engine's cache of 500 they grew a worker past its memory bound."""
+    from gateway.search.everything import _OWN_CACHE
+
+    own = _OWN_CACHE["compiled_cache"]
+    engine_cache = app.extensions["samenzorg.engine"]._compiled_cache
+    _everything(as_("RelatedPerson/dochter"))  # what else a carer's request compiles is now kept
+    engine_before, own_before = set(engine_cache.keys()), len(own)
+    _everything(as_("RelatedPerson/buurman"))  # another Consent: another shape of the operation's statements
+    new = [str(engine_cache[k]) for k in set(engine_cache.keys()) - engine_before]
+    assert not [sql for sql in new if "UNION ALL" in sql], "a $everything statement compiled into the engine's cache"
+    assert len(own) >= min(own_before + 2, own.capacity)  # its count and its page, kept apart
+    assert own.capacity == 32
