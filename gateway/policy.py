@@ -465,11 +465,11 @@ def patient_of(resource: dict) -> str | None:
     return f"Patient/{next(iter(found))}" if len(found) == 1 else None
 
 
-def in_record(res_type: str, patient_id: str):
-    """What of `res_type` belongs to one client's record, as a clause over `resources` (whoever
+def in_record(res_type: str, patients):
+    """What of `res_type` belongs to the clients' record, as a clause over `resources` (whoever
     asks; `restrict` decides what the caller sees of it): the Patient itself, the patient
-    compartment, and directory entries the clinical record points at (Patient/$everything)."""
-    patients = (patient_id,)
+    compartment, and directory entries the clinical record points at (Patient/$everything).
+    `patients`: their ids, or an expanding parameter bound to them."""
     scope = _referenced_from(res_type, patients) if res_type in DIRECTORY else _compartment(res_type, patients)
     return scope if scope is not None else false()
 

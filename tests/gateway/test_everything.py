@@ -384,3 +384,23 @@ def test_the_operations_compiled_statements_are_kept_apart_from_the_engines_and_
     assert not [sql for sql in new if "UNION ALL" in sql], "a $everything statement compiled into the engine's cache"
     assert len(own) >= min(own_before + 2, own.capacity)  # its count and its page, kept apart
     assert own.capacity == 32
+
+
+def test_a_system_clients_statements_are_shared_by_requests_of_one_shape_and_bind_each_ones_values(network, as_):
+    from gateway.search.everything import _UNRESTRICTED
+
+    system = as_(scope="system/*.rs")
+    _UNRESTRICTED.clear()
+    assert _everything(system) == MOEDER_RECORD
+    other = _everything(system, "ander")
+    assert {"Patient/ander", "CareTeam/team-ander", "CarePlan/plan-ander", "Practitioner/huisarts-ander"} <= other
+    assert not other & {"Patient/moeder", "CarePlan/plan-winter", "Practitioner/wijkverpleegkundige"}
+    assert _everything(system) == MOEDER_RECORD
+    assert len(_UNRESTRICTED) == 1  # one shape: three requests, one statement
+    dated = _everything(system, query="start=2026-04-01&end=2026-12-31&_count=500")
+    assert "CarePlan/plan-zomer" in dated and "CarePlan/plan-winter" not in dated
+    assert _everything(system, "ander", query="start=2026-04-01&end=2026-12-31&_count=500") <= other
+    assert len(_UNRESTRICTED) == 2
+    # A carer's statement holds their access clause: built for the request, never kept here.
+    _everything(as_("RelatedPerson/dochter"))
+    assert len(_UNRESTRICTED) == 2
