@@ -459,9 +459,10 @@ def _agents(resource: dict) -> set[str]:
     return {f"{row['target_type']}/{row['target_id']}" for row in rows if row.get("target_type")}
 
 
-def patient_of(resource: dict) -> str | None:
-    """The one patient a resource belongs to, by its compartment references."""
-    found = compartment_of(resource)
+def patient_of(resource: dict | bytes) -> str | None:
+    """The one patient a resource belongs to, by its compartment references (a stored version's:
+    from its kept facts)."""
+    found = version_facts(resource).compartment if isinstance(resource, bytes) else compartment_of(resource)
     return f"Patient/{next(iter(found))}" if len(found) == 1 else None
 
 

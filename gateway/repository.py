@@ -284,11 +284,10 @@ class Repository:
     def search(self, res_type: str | None, params: list[tuple[str, str]], **kwargs) -> bytes:
         if res_type is not None:
             self.access.require(SEARCH, res_type)
-        body = search_bundle(self.conn, res_type=res_type, params=params, restrict=self.clause, **kwargs)
+        body, shown = search_bundle(self.conn, res_type=res_type, params=params, restrict=self.clause, **kwargs)
         if self.policy.audited:
-            found = [(f"{r['resourceType']}/{r['id']}", r) for e in orjson.loads(body).get("entry", [])
-                     if e.get("search", {}).get("mode") != "outcome" and "id" in (r := e.get("resource", {}))]
-            self._audit("search-type" if res_type else "search-system", found,
+            self._audit("search-type" if res_type else "search-system",
+                        [(f"{r.res_type}/{r.res_id}", r.body) for r in shown],
                         query="&".join(f"{k}={v}" for k, v in params))
         return body
 
@@ -477,7 +476,7 @@ class Repository:
             # naming no client for the rest (directory entries).
             groups: dict[str | None, list] = {} if found else {None: []}
             for ref, body in found:
-                groups.setdefault(patient_of(_parsed(body)) if body else None, []).append((ref, body))
+                groups.setdefault(patient_of(body) if body else None, []).append((ref, body))
             for patient, part in sorted(groups.items(), key=lambda g: g[0] or ""):
                 self._audit(interaction, part, outcome=outcome, query=query, detail=detail,
                             patients=[patient] if patient else [])

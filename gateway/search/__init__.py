@@ -6,7 +6,7 @@ What the rest of the gateway calls:
 - `match(conn, res_type, params, restrict=None, limit=2)` — ids matching, for
   conditional create/update/delete.
 - `search_bundle(conn, res_type=…, params=…, base_url=…, strict=…, page_key=…,
-  restrict=None)` — a searchset Bundle as JSON bytes.
+  restrict=None)` — (a searchset Bundle as JSON bytes, the stored rows it shows).
 - `capability()` — searchParam / searchInclude / searchRevInclude per type
   ("*" holds the system-level parameters).
 - `REGISTRY` — every parameter of every served type, as data.

@@ -37,7 +37,9 @@ def match(conn, res_type: str, params: list[tuple[str, str]], restrict=None, lim
 
 
 def search_bundle(conn, *, res_type: str | None, params: list[tuple[str, str]], base_url: str,
-                  strict: bool, page_key: bytes, restrict=None) -> bytes:
+                  strict: bool, page_key: bytes, restrict=None) -> tuple[bytes, list]:
+    """(the searchset Bundle, the rows it shows: matches, then included), the rows as stored, whatever
+    `_summary` or `_elements` left of them in the Bundle."""
     base_url = base_url.rstrip("/")
     cursor = paging.from_request(page_key, params, res_type)
     if cursor is not None:
@@ -86,8 +88,9 @@ def search_bundle(conn, *, res_type: str | None, params: list[tuple[str, str]], 
             total = len(rows)  # the first page holds every match: that is the count, no COUNT needed
     if wants_total and total is None:
         total = conn.execute(select(func.count()).select_from(R).where(*conds)).scalar_one()
-    return bundle.searchset(base_url=base_url, total=total, links=links, matches=matches,
+    body = bundle.searchset(base_url=base_url, total=total, links=links, matches=matches,
                             includes=includes, problems=problems, summary=q.summary, elements=q.elements)
+    return body, matches + includes
 
 
 def _keys(q: Query) -> list[paging.Key]:

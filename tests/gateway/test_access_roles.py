@@ -513,3 +513,15 @@ def test_a_proposed_first_consent_for_someone_without_one_is_previewed_beside_th
     counts = {p["part"][0]["valueCode"]: p["part"][1]["valueInteger"] for p in _param(resp.get_json(), "type")}
     assert counts["CarePlan"] == 2
     assert as_("RelatedPerson/vriendin").ids("CarePlan?_total=accurate") == (0, [])  # nothing was stored
+
+
+def test_a_practitioners_search_is_audited_in_the_clients_record_whatever_elements_it_asked_for(network, as_):
+    """The AuditEvent names whose record was shown from the resources as stored, not from what
+    `_elements` left of them in the answer (no subject there)."""
+    nurse = as_("Practitioner/wijkverpleegkundige")
+    shown = nurse.get("Communication?_elements=status").get_json()
+    assert [e["resource"]["id"] for e in shown["entry"]] == ["log-1"] and "subject" not in shown["entry"][0]["resource"]
+    log = as_("Patient/moeder").get("AuditEvent?patient=Patient/moeder&agent=Practitioner/wijkverpleegkundige")
+    entities = {e["what"]["reference"] for ev in log.get_json().get("entry", []) for e in ev["resource"]["entity"]
+                if "what" in e}
+    assert "Communication/log-1" in entities

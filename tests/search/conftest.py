@@ -105,7 +105,7 @@ class Store:
                restrict=None, key: bytes = KEY) -> dict:
         params = parse_qsl(query, keep_blank_values=True) if isinstance(query, str) else query
         with self.engine.connect() as conn:
-            body = search_bundle(conn, res_type=rtype, params=params, base_url=BASE, strict=strict,
+            body, _ = search_bundle(conn, res_type=rtype, params=params, base_url=BASE, strict=strict,
                                  page_key=key, restrict=restrict)
         return orjson.loads(body)
 

@@ -50,7 +50,7 @@ class Statements:
 
 def run(conn, rtype, params):
     return search_bundle(conn, res_type=rtype, params=params, base_url="http://t/fhir", strict=True,
-                         page_key=b"k")
+                         page_key=b"k")[0]
 
 
 def plan(conn, statement, parameters) -> str:
@@ -132,7 +132,7 @@ def test_a_clients_directory_entries_are_found_from_their_record_not_from_every_
             repo.update("Organization", f"org{i}", {"resourceType": "Organization"})
     with engine.connect() as conn:
         for rtype, expected in (("Practitioner", "pr7"), ("PractitionerRole", "rol7"), ("Organization", "org7")):
-            stmt = select(resources.c.res_id).where(resources.c.res_type == rtype, in_record(rtype, "p7"))
+            stmt = select(resources.c.res_id).where(resources.c.res_type == rtype, in_record(rtype, ("p7",)))
             assert list(conn.execute(stmt).scalars()) == [expected]
             shown = plan(conn, str(stmt.compile(conn, compile_kwargs={"literal_binds": True})), ())
             assert "idx_reference" in shown

@@ -36,7 +36,7 @@ def test_entries_are_the_stored_bytes_unparsed(store, engine):
     with engine.begin() as conn:  # bytes no model would produce: they must come back verbatim
         conn.execute(update(resources).where(resources.c.res_id == "plan").values(body=odd))
     with engine.connect() as conn:
-        raw = search_bundle(conn, res_type="CarePlan", params=[], base_url="http://t/fhir", strict=True,
+        raw, _ = search_bundle(conn, res_type="CarePlan", params=[], base_url="http://t/fhir", strict=True,
                             page_key=b"k")
     assert odd in raw
 
