@@ -137,10 +137,10 @@ _UNRESTRICTED = LRUCache(64)
 
 
 def _statements(q: Everything, restrict, record) -> tuple:
-    """(conditions, count statement, first-page statement without its order and limit)."""
+    """(conditions, count statement, first-page statement), their values bound by `parameters`."""
     def build():
         conds = conditions(q, restrict, record)
-        return conds, select(func.count()).select_from(R).where(*conds), _first_page(conds)
+        return conds, select(func.count()).select_from(R).where(*conds), _page(conds)
     if any(restrict(t) is not None for t in q.types):
         return build()
     shape = (q.types, q.start is not None, q.end is not None, q.since is not None)
@@ -150,14 +150,19 @@ def _statements(q: Everything, restrict, record) -> tuple:
     return found
 
 
-def _first_page(conds: list):
+def _page(conds: list, cursor: paging.Cursor | None = None):
+    """A page's rows with their sort keys (k0, k1, …), after `cursor`; its size is `_LIMIT`."""
     keys = _keys()
-    return (select(R.c.rid, R.c.res_type, R.c.res_id, R.c.body, *(k.expr.label(f"k{i}") for i, k in enumerate(keys)))
-            .where(*conds).order_by(*paging.order_by(keys, False)).limit(_LIMIT))
+    backward = cursor is not None and cursor.backward
+    stmt = select(R.c.rid, R.c.res_type, R.c.res_id, R.c.body, *(k.expr.label(f"k{i}") for i, k in enumerate(keys)))
+    stmt = stmt.where(*conds)
+    if cursor is not None:
+        stmt = stmt.where(paging.after(keys, cursor.values, backward))
+    return stmt.order_by(*paging.order_by(keys, backward)).limit(_LIMIT)
 
 
 def everything_bundle(conn, q: Everything, *, cursor: paging.Cursor | None, base_url: str, page_key: bytes,
-                      restrict: Callable[[str], object], record: Callable[[str], object]) -> tuple[bytes, list]:
+                      restrict: Callable[[str], object], record: Callable[[str, object], object]) -> tuple[bytes, list]:
     """(the searchset Bundle, the rows shown) for one page."""
     base_url = base_url.rstrip("/")
     path = endpoint(q.patient_id)
@@ -170,12 +175,7 @@ def everything_bundle(conn, q: Everything, *, cursor: paging.Cursor | None, base
     if q.count > 0:
         keys = _keys()
         backward = cursor is not None and cursor.backward
-        stmt = first_page
-        if cursor is not None:
-            stmt = (select(R.c.rid, R.c.res_type, R.c.res_id, R.c.body,
-                           *(k.expr.label(f"k{i}") for i, k in enumerate(keys))).where(*conds)
-                    .where(paging.after(keys, cursor.values, backward))
-                    .order_by(*paging.order_by(keys, backward)).limit(_LIMIT))
+        stmt = first_page if cursor is None else _page(conds, cursor)
         rows = conn.execute(stmt, {**values, "everything_limit": q.count + 1}, execution_options=_OWN_CACHE).all()
         more = len(rows) > q.count
         rows = rows[:q.count]
