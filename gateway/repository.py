@@ -611,10 +611,6 @@ class Repository:
                 self._insert_rows(_INSERT_INDEX[kind], [{**r, "rid": rid, "res_type": res_type} for r in found])
 
 
-def _parsed(body: bytes | dict) -> dict:
-    return orjson.loads(body) if isinstance(body, bytes) else body
-
-
 def _body(row) -> dict | None:
     return orjson.loads(row.body) if row is not None and row.body is not None else None
 

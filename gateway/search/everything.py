@@ -114,9 +114,8 @@ def parameters(q: Everything) -> dict:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _keys() -> list[paging.Key]:
-    # The Patient first (as the operation's readers expect), then insertion order; rid makes it total.
-    return [paging.Key(case((R.c.res_type == "Patient", 0), else_=1), False), paging.Key(R.c.rid, False, nullable=False)]
+# The Patient first (as the operation's readers expect), then insertion order; rid makes it total.
+_KEYS = [paging.Key(case((R.c.res_type == "Patient", 0), else_=1), False), paging.Key(R.c.rid, False, nullable=False)]
 
 
 def endpoint(patient_id: str) -> str:
@@ -152,13 +151,12 @@ def _statements(q: Everything, restrict, record) -> tuple:
 
 def _page(conds: list, cursor: paging.Cursor | None = None):
     """A page's rows with their sort keys (k0, k1, …), after `cursor`; its size is `_LIMIT`."""
-    keys = _keys()
     backward = cursor is not None and cursor.backward
-    stmt = select(R.c.rid, R.c.res_type, R.c.res_id, R.c.body, *(k.expr.label(f"k{i}") for i, k in enumerate(keys)))
+    stmt = select(R.c.rid, R.c.res_type, R.c.res_id, R.c.body, *(k.expr.label(f"k{i}") for i, k in enumerate(_KEYS)))
     stmt = stmt.where(*conds)
     if cursor is not None:
-        stmt = stmt.where(paging.after(keys, cursor.values, backward))
-    return stmt.order_by(*paging.order_by(keys, backward)).limit(_LIMIT)
+        stmt = stmt.where(paging.after(_KEYS, cursor.values, backward))
+    return stmt.order_by(*paging.order_by(_KEYS, backward)).limit(_LIMIT)
 
 
 def everything_bundle(conn, q: Everything, *, cursor: paging.Cursor | None, base_url: str, page_key: bytes,
@@ -173,7 +171,6 @@ def everything_bundle(conn, q: Everything, *, cursor: paging.Cursor | None, base
     links = {"self": bundle.page_url(base_url, path, self_params)}
     rows: list = []
     if q.count > 0:
-        keys = _keys()
         backward = cursor is not None and cursor.backward
         stmt = first_page if cursor is None else _page(conds, cursor)
         rows = conn.execute(stmt, {**values, "everything_limit": q.count + 1}, execution_options=_OWN_CACHE).all()
@@ -185,7 +182,7 @@ def everything_bundle(conn, q: Everything, *, cursor: paging.Cursor | None, base
         has_prev = cursor is not None and (more if backward else True)
 
         def link(row, back: bool) -> str:
-            values = tuple(getattr(row, f"k{i}") for i in range(len(keys)))
+            values = tuple(getattr(row, f"k{i}") for i in range(len(_KEYS)))
             token = paging.sign(page_key, paging.Cursor(path, q.applied, values, back))
             return bundle.page_url(base_url, path, [(paging.PAGE, token)])
         if rows and has_prev:

@@ -54,15 +54,13 @@ class WalSync:
                 if self._syncing:
                     self._cond.wait()
                     continue
-                self._syncing, covers = True, self._asked
+                self._syncing, covers, failed = True, self._asked, None
                 self._cond.release()
                 try:
                     self._fsync()
                 except OSError as exc:
                     failed = exc
-                else:
-                    failed = None
-                finally:
+                finally:  # whatever happened, the next waiter may sync
                     self._cond.acquire()
                     self._syncing = False
                     self._cond.notify_all()
