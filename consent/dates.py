@@ -12,6 +12,7 @@ zone (or Z) means exactly that instant. Everything is compared in UTC.
 """
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -42,6 +43,14 @@ def parse_range(value: object) -> tuple[datetime, datetime]:
     before, or after, every instant it is compared with (it was an OverflowError, a 500)."""
     if not isinstance(value, str):
         raise ValueError(f"not a FHIR date/dateTime: {value!r}")
+    return _parse_range(value)
+
+
+# Kept per value: reading a carer's Consents parses the same few dates again and again (a local
+# date is a time-zone conversion per end), and the answer is two immutable instants. Bounded:
+# values come from requests too. A malformed value raises every time (exceptions are not kept).
+@functools.lru_cache(maxsize=4096)
+def _parse_range(value: str) -> tuple[datetime, datetime]:
     m = _DATETIME.fullmatch(value)
     if not m:
         raise ValueError(f"not a FHIR date/dateTime: {value!r}")

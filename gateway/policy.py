@@ -63,6 +63,7 @@ class Policy:
         self.now = now or datetime.now(timezone.utc)
         self.cache = cache
         self._restrictions: dict[str, object] = {}
+        self._proposed = False
 
     # -- who the caller acts for ---------------------------------------------
     @property
@@ -176,21 +177,33 @@ class Policy:
     # -- consent ----------------------------------------------------------------
     @cached_property
     def consents(self) -> list[dict]:
-        """The patient's Consents as stored now (the engine decides which count)."""
-        if not self.carer_patient:
-            return []
-        state = self._carer_state
-        # Both come from the same RelatedPerson row; should they ever differ, grant nothing.
-        return state.consents if state.patient_id == self.carer_patient_id else []
+        """The patient's Consents as stored now (the engine decides which count), or as proposed."""
+        return self._carer_state.consents() if self._kept() else []
+
+    def propose(self, consents: list[dict]) -> None:
+        """Judge as if these were the client's Consents ($access-preview): nothing kept is used."""
+        self.__dict__["consents"] = consents
+        self._proposed = True
+        for derived in ("consent_filter", "needs_referrers"):
+            self.__dict__.pop(derived, None)
+
+    @property
+    def active_consents(self) -> list[str]:
+        """"Consent/id" of the active ones among `consents`."""
+        if self._kept():
+            return list(self._carer_state.active_consents)
+        return [f"Consent/{c['id']}" for c in self.consents if c.get("status") == "active" and "id" in c]
 
     def request(self, action=consent.ACCESS) -> consent.AccessRequest:
         return consent.AccessRequest(actor=self.access.fhir_user, action=action, patient=self.carer_patient,
                                      now=self.now, actor_roles=consent.roles_of(self.related_person))
 
     def _kept(self) -> bool:
-        """Whether `consents` are the stored ones the kept state was read and compiled from (not
-        replaced, e.g. by a proposed Consent in $access-preview, nor emptied by a mismatch)."""
-        return self.consents is self._carer_state.consents
+        """Whether the client's Consents are the stored ones the kept state was read and compiled
+        from: not proposed ($access-preview), and of this carer's client (both come from the same
+        RelatedPerson row; should they ever differ, grant nothing)."""
+        return not self._proposed and self.carer_patient is not None \
+            and self._carer_state.patient_id == self.carer_patient_id
 
     @cached_property
     def consent_filter(self) -> consent.Expr:
@@ -475,16 +488,29 @@ def in_record(res_type: str, patients):
     return scope if scope is not None else false()
 
 
-def _compartment(res_type: str, patient_ids: tuple[str, ...]):
+# Kept per (type, patients): building a clause was a fifth of a carer's first request (a Consent-
+# cache miss), and a client's clause is the same for every carer, practitioner and request.
+@functools.lru_cache(maxsize=1024)
+def _compartment(res_type: str, patient_ids):
     if res_type == "Patient":
         return resources.c.res_id.in_(patient_ids)
+    fixed = _in_compartment(res_type)
+    if fixed is None:
+        return None
+    r = idx_reference
+    one = isinstance(patient_ids, tuple) and len(patient_ids) == 1
+    return resources.c.rid.in_(select(r.c.rid).where(
+        *fixed, r.c.target_id == patient_ids[0] if one else r.c.target_id.in_(patient_ids)))
+
+
+@functools.lru_cache(maxsize=32)
+def _in_compartment(res_type: str) -> tuple | None:
+    """The part of a compartment lookup that depends on the type alone, built once."""
     params = COMPARTMENT.get(res_type)
     if params is None:
         return None
     r = idx_reference
-    return resources.c.rid.in_(select(r.c.rid).where(
-        r.c.res_type == res_type, r.c.param.in_(params), r.c.target_type == "Patient",
-        r.c.target_id.in_(patient_ids)))
+    return r.c.res_type == res_type, r.c.param.in_(params), r.c.target_type == "Patient"
 
 
 # What puts a directory entry (practitioner, role, organisation) into a client's record:

@@ -495,7 +495,7 @@ class Repository:
                        else self.policy.decide(one).consent)  # a stored version's is kept with the carer's state
             if decided:
                 return [decided]
-        return [f"Consent/{c['id']}" for c in self.policy.consents if c.get("status") == "active"]
+        return self.policy.active_consents
 
     def discard_disclosures(self, since: int = 0) -> None:
         """A rolled-back step disclosed nothing (its answer is an error): drop the disclosures queued

@@ -134,10 +134,7 @@ def _propose(target, proposed, patient: str) -> None:
     pid = proposed.get("id")
     if pid is not None and not any(c.get("id") == pid for c in target.consents):
         raise BadRequest(f"Consent/{pid} is not a Consent of {patient}.", expression="consent")
-    # Policy compiles its filter from these, not from the kept (stored) state (gateway.consent_cache).
-    target.__dict__["consents"] = [c for c in target.consents if pid is None or c.get("id") != pid] + [proposed]
-    for derived in ("consent_filter", "needs_referrers"):
-        target.__dict__.pop(derived, None)
+    target.propose([c for c in target.consents if pid is None or c.get("id") != pid] + [proposed])
     target._restrictions.clear()
 
 

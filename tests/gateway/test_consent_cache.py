@@ -157,3 +157,24 @@ def test_the_cache_keeps_at_most_its_bound_of_access_clauses(client, app):
             policy.restrict(res_type)
     assert len(cache._clauses) == 2
     assert [key[-1][0] for key in cache._clauses] == ["Goal", "CarePlan"]
+
+
+def test_a_search_record_names_the_clients_active_consents_as_kept(two_apps):
+    """A search showing several resources (or none) is recorded under every active Consent of the
+    client; the kept state names them without parsing the Consents again, and a revoked one is gone
+    from the very next record."""
+    system, daughter, cache = two_apps
+    put_all(system, [_grant("c-oud", status="inactive"), _grant("c-zoon", who="RelatedPerson/zoon")])
+
+    def named():
+        assert daughter.get("/fhir/Goal").status_code == 200  # no Goal is hers to see: none shown
+        log = system.get("/fhir/AuditEvent?agent=RelatedPerson/dochter&_sort=-date&_count=1").get_json()
+        return sorted(e["what"]["reference"] for e in log["entry"][0]["resource"]["entity"]
+                      if e["what"]["reference"].startswith("Consent/"))
+
+    assert named() == ["Consent/c-dochter", "Consent/c-zoon"]
+    assert named() == ["Consent/c-dochter", "Consent/c-zoon"]  # from the kept state
+    assert all(isinstance(raw, bytes) for raw in cache._entries["dochter"].stored_consents)
+    assert system.put("/fhir/Consent/c-zoon", json=_grant("c-zoon", who="RelatedPerson/zoon", status="inactive"),
+                      headers=H).status_code == 200
+    assert named() == ["Consent/c-dochter"]
