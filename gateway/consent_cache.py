@@ -17,9 +17,10 @@ the clock crosses a Period boundary in them, so a process keeps it, bounded:
   changes only at the instants its start and end stand for; an entry is used
   only while now lies between the nearest such instants in its rows.
 - **Bounded**: least recently used entries go first (`MAX_ENTRIES`). An entry holds the parsed
-  RelatedPerson and the client's Consents with what was compiled from them: about 42 KB in the
-  bench's networks (measured: RSS grew 95 -> 222 MB over 3,000 carers). At 4,096 entries that was
-  most of a worker's memory at 10,000 clients; 1,024 keep a worker's cache near 45 MB.
+  RelatedPerson, the client's Consents as stored (bytes: kept parsed, they were three quarters of
+  an entry) and what was compiled from them. A carer's entry with one access clause took ~46 KB of
+  a worker in the bench's networks while the Consents were kept parsed, ~28 KB since (tracemalloc
+  over 928 carers); the entries are ~18 KB of that, so 2,048 of them take ~37 MB at most.
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ DECIDING = 64  # decisions kept per carer
 # Carers' access clauses kept per process, least recently used out: one is 14-33 KB of SQL
 # expression and `$everything` asks for a dozen types, so kept per carer they took most of a
 # worker's growth at 10,000 clients (measured with tracemalloc: ~130 KB per carer after it).
-MAX_CLAUSES = 2048
+MAX_CLAUSES = 1024
 
 
 @dataclass
