@@ -1,6 +1,7 @@
 """facts_of: what each resource type offers the criteria."""
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from consent_builders import importer_consent
 
 from consent import DateRange, facts_of
@@ -100,3 +101,14 @@ def test_dutch_local_time_is_right_without_a_timezone_database():
             for hour in (0, 12, 23):
                 wall = datetime(year, 1, 1, hour) + timedelta(days=day)
                 assert dates._eu_offset(wall) == wall.replace(tzinfo=amsterdam).utcoffset(), wall
+
+@pytest.mark.parametrize("value", ["2026-13-01", "2026-03-01T10:00", {"start": "2026"}, ["2026"], None, 2026])
+def test_a_date_that_cannot_be_read_is_refused_every_time_it_is_asked(value):
+    """Dates are kept per value once read; what cannot be read is refused again (ValueError, also
+    for values that cannot be kept: a dict is no date, not a crash)."""
+    from consent.dates import parse_range
+
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            parse_range(value)
+    assert parse_range("2026-03-01") == parse_range("2026-03-01")
