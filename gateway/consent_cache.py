@@ -115,6 +115,11 @@ def _window(now: datetime, rows: list[dict]) -> tuple[datetime | None, datetime 
     return (max(before) if before else None, min(after) if after else None)
 
 
+def active_refs(consents: list[dict]) -> list[str]:
+    """"Consent/id" of the active ones."""
+    return [f"Consent/{c['id']}" for c in consents if c.get("status") == "active" and "id" in c]
+
+
 def load(conn, related_person_id: str, patient_of_rp, now: datetime) -> CarerState:
     """Build a state from the rows as stored now; its stamp names exactly those rows."""
     row = conn.execute(_OWN, {"me": related_person_id}).first()
@@ -127,9 +132,9 @@ def load(conn, related_person_id: str, patient_of_rp, now: datetime) -> CarerSta
             stamp.append((rid, version))
             stored.append(raw)
             consents.append(orjson.loads(raw))
-    active = tuple(f"Consent/{c['id']}" for c in consents if c.get("status") == "active" and "id" in c)
     valid_from, valid_until = _window(now, ([body] if body else []) + consents)
-    return CarerState(tuple(sorted(stamp)), body, patient_id, tuple(stored), active, valid_from, valid_until)
+    return CarerState(tuple(sorted(stamp)), body, patient_id, tuple(stored), tuple(active_refs(consents)),
+                      valid_from, valid_until)
 
 
 class ConsentCache:

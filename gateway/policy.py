@@ -63,7 +63,7 @@ class Policy:
         self.now = now or datetime.now(timezone.utc)
         self.cache = cache
         self._restrictions: dict[str, object] = {}
-        self._proposed = False
+        self._proposed: list[dict] | None = None  # Consents to judge by instead of the stored ones
 
     # -- who the caller acts for ---------------------------------------------
     @property
@@ -178,21 +178,20 @@ class Policy:
     @cached_property
     def consents(self) -> list[dict]:
         """The patient's Consents as stored now (the engine decides which count), or as proposed."""
+        if self._proposed is not None:
+            return self._proposed
         return self._carer_state.consents() if self._kept() else []
 
     def propose(self, consents: list[dict]) -> None:
         """Judge as if these were the client's Consents ($access-preview): nothing kept is used."""
-        self.__dict__["consents"] = consents
-        self._proposed = True
-        for derived in ("consent_filter", "needs_referrers"):
+        self._proposed = consents
+        for derived in ("consents", "consent_filter", "needs_referrers"):
             self.__dict__.pop(derived, None)
 
     @property
     def active_consents(self) -> list[str]:
         """"Consent/id" of the active ones among `consents`."""
-        if self._kept():
-            return list(self._carer_state.active_consents)
-        return [f"Consent/{c['id']}" for c in self.consents if c.get("status") == "active" and "id" in c]
+        return list(self._carer_state.active_consents) if self._kept() else consent_cache.active_refs(self.consents)
 
     def request(self, action=consent.ACCESS) -> consent.AccessRequest:
         return consent.AccessRequest(actor=self.access.fhir_user, action=action, patient=self.carer_patient,
@@ -202,7 +201,7 @@ class Policy:
         """Whether the client's Consents are the stored ones the kept state was read and compiled
         from: not proposed ($access-preview), and of this carer's client (both come from the same
         RelatedPerson row; should they ever differ, grant nothing)."""
-        return not self._proposed and self.carer_patient is not None \
+        return self._proposed is None and self.carer_patient is not None \
             and self._carer_state.patient_id == self.carer_patient_id
 
     @cached_property
