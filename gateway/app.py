@@ -109,6 +109,10 @@ def create_app(config: Settings | dict | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        if request.path.startswith("/oauth/"):  # OAuth clients read RFC 6749 errors there, not FHIR
+            from .oauth.server import oauth_error
+
+            return oauth_error("invalid_request", exc.description, exc.code)
         code = {404: "not-found", 405: "not-supported", 413: "too-costly"}.get(exc.code, "invalid")
         return _to_flask(FhirResponse(exc.code, orjson.dumps(outcome([Issue("error", code, exc.description)]))))
 

@@ -126,9 +126,10 @@ class CodeGrant(AuthorizationCodeGrant):
             refuse("PKCE needs code_challenge_method=S256 (plain is not supported).")
         if client.public and not challenge:
             refuse("A public client must use PKCE (code_challenge with S256).")
+        # SMART App Launch: aud is required, so a token is never obtained for another resource server.
         aud = payload.data.get("aud")
-        if aud is not None and aud.rstrip("/") != fhir_base(self.server.settings).rstrip("/"):
-            refuse("'aud' must be this server's FHIR base URL.")
+        if not aud or aud.rstrip("/") != fhir_base(self.server.settings).rstrip("/"):
+            refuse("'aud' is required and must be this server's FHIR base URL.")
         scope = for_grant(self.request.scope or "", self.GRANT_TYPE)
         if not scope:
             raise InvalidScopeError("None of the requested scopes can be granted to this client.",

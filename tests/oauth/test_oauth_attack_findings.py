@@ -110,3 +110,19 @@ def test_a_client_assertion_with_a_long_jti_is_accepted_once(app, jwt_app, rsa_k
     assert app.test_client().post("/oauth/token", data=data).status_code == 200
     replay = app.test_client().post("/oauth/token", data=data)
     assert replay.status_code in (400, 401) and replay.get_json()["error"] == "invalid_client"
+
+
+# An unknown path, a body over the limit or a method not served under /oauth/ was answered as a
+# FHIR OperationOutcome; an OAuth client reads RFC 6749 JSON errors there.
+@pytest.mark.parametrize("method, path, body, status", [
+    ("get", "/oauth/nothing-here", None, 404),
+    ("post", "/oauth/token", b"grant_type=client_credentials&x=" + b"a" * (9 * 1024 * 1024), 413),
+    ("put", "/oauth/jwks", None, 405),
+])
+def test_an_http_error_under_oauth_is_an_rfc6749_json_error(app, method, path, body, status):
+    resp = getattr(app.test_client(), method)(path, data=body, content_type="application/x-www-form-urlencoded")
+    assert resp.status_code == status
+    assert resp.mimetype == "application/json" and resp.headers["Cache-Control"] == "no-store"
+    error = resp.get_json()
+    assert error["error"] == "invalid_request" and error["error_description"]
+    assert "resourceType" not in error

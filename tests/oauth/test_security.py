@@ -68,6 +68,7 @@ def test_an_authorization_request_without_state_is_sent_back_as_invalid_request(
     ({"code_challenge": None, "code_challenge_method": None}, "PKCE"),
     ({"code_challenge_method": "plain"}, "code_challenge_method"),
     ({"aud": "http://elsewhere.example/fhir"}, "aud"),
+    ({"aud": None}, "'aud' is required"),
 ])
 def test_a_public_app_must_use_s256_pkce_and_name_this_server_as_aud(browser, public_app, els, change, says):
     sign_in(browser)
