@@ -1,8 +1,9 @@
 """`samenzorg worker`: a loop of jobs — delivering the outbox, syncing sources whose schedule is due,
 and settling appended audit records into AuditEvents.
 
-Jobs are a list of (name, callable): delivering the outbox (`gateway.outbox`), the sync
-schedule (`gateway.sync.sync_due`) and the audit log (`gateway.audit_store.settle_all`). Each
+Jobs are a list of (name, callable): delivering the outbox (`gateway.outbox`), turning off
+Subscriptions past their end, the sync schedule (`gateway.sync.sync_due`) and the audit log
+(`gateway.audit_store.settle_all`). Each
 pass runs every job once; when a pass found nothing to do the worker sleeps `idle` seconds (woken early by SIGTERM/SIGINT, after
 which it finishes the job it is in and stops). Any number of workers may run on PostgreSQL; on
 SQLite run one.
@@ -35,8 +36,10 @@ def default_jobs(settings: Settings, engine, config: Config, *, policy: RetryPol
     from .sync import sync_due
 
     from . import audit_store
+    from .subscriptions.notify import turn_off_ended
 
     return [("outbox", deliverer.run_once),
+            ("subscriptions", lambda: turn_off_ended(engine)),  # those past their end
             ("sync", lambda: sync_due(engine, settings, config, owner=deliverer.owner)),
             # Appended audit records become AuditEvents here too, so the log a reader settles stays short.
             ("audit", lambda: audit_store.settle_all(engine, batches=1))]

@@ -410,6 +410,7 @@ subscriptions = Table(
     Column("status", String(16), nullable=False),            # requested | active | error | off
     Column("failures", Integer, nullable=False, default=0),  # consecutive failed deliveries
     Column("error", Text, nullable=True),
+    Column("ends_at", DateTime, nullable=True),              # Subscription.end (naive UTC): off from then on
     UniqueConstraint("res_id"),
     Index(None, "criteria_type", "status"),
 )

@@ -24,11 +24,12 @@ def before_write(repo, resource: dict, current: dict | None) -> tuple[dict, rule
         store.require_owner(repo.conn, repo.access, resource["id"])
     channel = rules.channel_of(resource, repo.allow_http_endpoints)
     changed = current is None or any(resource.get(k) != current.get(k) for k in ("criteria", "channel"))
-    return rules.settle_status(resource, current, changed), channel
+    return rules.settle_status(resource, current, changed, fhirtime.now()), channel
 
 
 def after_write(repo, stored, resource: dict, channel: rules.Channel) -> None:
-    sid = store.save(repo.conn, repo.access, stored.res_id, channel, resource["status"], repo.base_url)
+    sid = store.save(repo.conn, repo.access, stored.res_id, channel, resource["status"], repo.base_url,
+                     rules.ends_at(resource))
     if resource["status"] == "requested":
         now = fhirtime.now()
         key = uuid.uuid4().hex

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from urllib.parse import parse_qsl
 
-from sqlalchemy import bindparam, exists, insert, select
+from sqlalchemy import bindparam, exists, insert, or_, select
 
 from .. import fhirtime
 from ..policy import patient_of
@@ -24,12 +24,14 @@ from .rules import NOT_SUBSCRIBABLE
 from .store import owner_access, source_of
 
 # Subscriptions in error are still matched: R4 lets the server keep trying, and a delivery that
-# works sets them active again.
+# works sets them active again. One past its `end` is not, from that instant on (the worker then
+# turns it off: notify.turn_off_ended).
 _LIVE = (select(subscriptions.c.sid, subscriptions.c.res_id, subscriptions.c.role, subscriptions.c.fhir_user,
                 subscriptions.c.scopes, subscriptions.c.client_id, subscriptions.c.subject,
                 subscriptions.c.launch_patient, subscriptions.c.criteria)
          .where(subscriptions.c.criteria_type == bindparam("k_type"),
-                subscriptions.c.status.in_(("active", "error")))
+                subscriptions.c.status.in_(("active", "error")),
+                or_(subscriptions.c.ends_at.is_(None), subscriptions.c.ends_at > bindparam("k_now")))
          .order_by(subscriptions.c.sid))
 
 
@@ -55,12 +57,12 @@ def notify(repo, res_type: str, res_id: str, version: int, action: str, body: di
     (the resource is gone from search), so it notifies nobody."""
     if action == "delete" or res_type in NOT_SUBSCRIBABLE:
         return 0
-    live = repo.conn.execute(_LIVE, {"k_type": res_type}).all()
+    now = fhirtime.now()
+    live = repo.conn.execute(_LIVE, {"k_type": res_type, "k_now": now}).all()
     if not live:
         return 0
     from ..repository import Repository  # the owner's own repository: the same access clause as search
 
-    now = fhirtime.now()
     owed = []
     for sub in live:
         owner = Repository(repo.conn, owner_access(sub))

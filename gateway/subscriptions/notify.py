@@ -7,7 +7,8 @@ token, so consent is enforced on that read too. A handshake ping has the same sh
 
 Status: `requested` → `active` after a ping the endpoint accepts; `error` (with the reason) after
 `FAILURES_FOR_ERROR` failed deliveries in a row, or when an item is dead; back to `active` when a
-later delivery works (R4: the server keeps trying a subscription in error).
+later delivery works (R4: the server keeps trying a subscription in error). `off` once its `end`
+has passed (`turn_off_ended`, a worker job; matching ignores it from that instant on).
 """
 from __future__ import annotations
 
@@ -98,6 +99,19 @@ def record(conn, outcomes: list[tuple]) -> None:
                          .values(status=after[0], failures=after[1], error=after[2]))
         if (after[0], after[2]) != (before[0], before[2]):
             _write_status(conn, found[sid].res_id, after[0], after[2])
+
+
+def turn_off_ended(engine) -> int:
+    """Turn off the Subscriptions whose `end` has passed (a new version with status `off`, as the
+    owner will read it); how many."""
+    now = fhirtime.now()
+    with engine.connect().execution_options(write=True) as conn, conn.begin():
+        ended = conn.execute(select(subscriptions.c.sid, subscriptions.c.res_id).where(
+            subscriptions.c.ends_at <= now, subscriptions.c.status != "off").order_by(subscriptions.c.sid)).all()
+        for sid, res_id in ended:
+            conn.execute(update(subscriptions).where(subscriptions.c.sid == sid).values(status="off"))
+            _write_status(conn, res_id, "off", None)
+    return len(ended)
 
 
 def _write_status(conn, res_id: str, status: str, error: str | None) -> None:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import Invalid
+from ..fhirtime import parse_instant
 from ..resource_types import SERVED
 from ..search.parse import parse
 
@@ -114,9 +116,17 @@ def channel_of(resource: dict, allow_http: bool) -> Channel:
                    headers_of(channel.get("header")), payload)
 
 
-def settle_status(resource: dict, current: dict | None, channel_changed: bool) -> dict:
+def ends_at(resource: dict) -> datetime | None:
+    """Subscription.end as naive UTC: when the server turns the Subscription off (None: never)."""
+    end = resource.get("end")
+    return parse_instant(end) if isinstance(end, str) else None
+
+
+def settle_status(resource: dict, current: dict | None, channel_changed: bool, now: datetime) -> dict:
     """The status the stored version gets. A client asks for `requested` (a new handshake) or
-    `off`; an unchanged server status is kept; the server's `error` text is kept only with it."""
+    `off`; an unchanged server status is kept; the server's `error` text is kept only with it.
+    One whose `end` has passed is `off`: R4's end is "the time for the server to turn the
+    subscription off"."""
     asked = resource.get("status")
     stored = (current or {}).get("status")
     if asked not in CLIENT_STATUSES and not (current is not None and asked == stored):
@@ -125,6 +135,8 @@ def settle_status(resource: dict, current: dict | None, channel_changed: bool) -
     status = asked
     if status in ("active", "error") and channel_changed:
         status = "requested"  # a new endpoint or criteria is confirmed by a new handshake
+    if (end := ends_at(resource)) is not None and end <= now:
+        status = "off"
     out = {k: v for k, v in resource.items() if k != "error"}
     out["status"] = status
     if status == "error" and current is not None and current.get("error"):

@@ -6,6 +6,7 @@ matching can judge every later write as that owner would see it then.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import urlencode
 
 import orjson
@@ -65,12 +66,13 @@ def require_owner(conn, access: Access, res_id: str) -> None:
         raise NotFound(f"Subscription/{res_id} is not known.")
 
 
-def save(conn, access: Access, res_id: str, channel: Channel, status: str, base_url: str) -> int:
+def save(conn, access: Access, res_id: str, channel: Channel, status: str, base_url: str,
+         ends_at: datetime | None) -> int:
     """Insert or update the row; its sid."""
     values = dict(criteria_type=channel.criteria_type,
                   criteria=urlencode(channel.criteria),
                   endpoint=channel.endpoint, headers=orjson.dumps(list(channel.headers)).decode(),
-                  payload=channel.payload, status=status)
+                  payload=channel.payload, status=status, ends_at=ends_at)
     row = row_for(conn, res_id)
     if row is None:
         return conn.execute(insert(subscriptions).values(

@@ -79,3 +79,30 @@ def test_upgrade_rebuilds_index_rows_written_under_older_rules(tmp_path):
     engine = make_engine(url)
     assert refresh_index(engine) == 0
     engine.dispose()
+
+
+def test_0010_gives_stored_subscriptions_their_end(tmp_path):
+    """Subscriptions stored before 0010 get `ends_at` from their resource's `end` (in UTC)."""
+    import orjson
+    from datetime import datetime
+
+    from gateway.storage.db import upgrade
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0009")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        for res_id, end in (("ends", "2027-03-01T10:00:00+01:00"), ("never", None)):
+            body = {"resourceType": "Subscription", "id": res_id, "status": "active", **({"end": end} if end else {})}
+            conn.execute(text("INSERT INTO resources (res_type, res_id, version, last_updated, deleted, body) "
+                              "VALUES ('Subscription', :id, 1, :t, 0, :body)"),
+                         {"id": res_id, "t": datetime(2026, 1, 1), "body": orjson.dumps(body)})
+            conn.execute(text("INSERT INTO subscriptions (res_id, owner, role, scopes, criteria_type, criteria, "
+                              "endpoint, headers, base_url, status, failures) VALUES (:id, 'system', 'system', '', "
+                              "'Communication', '', 'https://x.example/hook', '[]', 'http://localhost/fhir', "
+                              "'active', 0)"), {"id": res_id})
+    upgrade(url)
+    with engine.connect() as conn:
+        ends = dict(conn.execute(text("SELECT res_id, ends_at FROM subscriptions")).all())
+    engine.dispose()
+    assert {k: v if v is None else str(v)[:19] for k, v in ends.items()} == {"ends": "2027-03-01 09:00:00", "never": None}

@@ -21,12 +21,13 @@ def world(settings, mint, tmp_path):
     w.close()
 
 
-def subscription(endpoint, criteria="Communication?patient=Patient/moeder", payload=FHIR_JSON, **channel):
+def subscription(endpoint, criteria="Communication?patient=Patient/moeder", payload=FHIR_JSON, end=None,
+                 **channel):
     ch = {"type": "rest-hook", "endpoint": endpoint, "header": ["Authorization: Bearer portal-secret"], **channel}
     if payload:
         ch["payload"] = payload
     return {"resourceType": "Subscription", "status": "requested", "reason": "Nieuwe logboekberichten",
-            "criteria": criteria, "channel": ch}
+            "criteria": criteria, "channel": ch, **({"end": end} if end else {})}
 
 
 def subscribe(world, who, resource):
@@ -181,6 +182,32 @@ def test_an_owner_turning_a_subscription_off_stops_it_and_drops_what_was_pending
     summary = deliver(world)
     assert (summary.delivered, summary.dropped) == (0, 1)
     world.write()
+    assert deliver(world).attempted == 0 and hook.received == []
+
+
+def test_a_subscription_past_its_end_notifies_nobody_and_the_worker_turns_it_off(world, hook):
+    import time
+    from datetime import datetime, timedelta, timezone
+
+    from gateway.subscriptions.notify import turn_off_ended
+
+    end = datetime.now(timezone.utc) + timedelta(seconds=1.5)
+    sid = active(world, DOCHTER, hook, end=end.isoformat(timespec="milliseconds"))
+    world.write("Voor het einde.")
+    assert deliver(world).delivered == 1
+    assert turn_off_ended(world.engine) == 0  # not yet
+    time.sleep(max(0.0, (end - datetime.now(timezone.utc)).total_seconds()) + 0.1)
+    world.write("Na het einde.")
+    assert deliver(world).attempted == 0 and len(hook.received) == 1
+    assert read(world, DOCHTER, sid).get_json()["status"] == "active"  # until the worker turns it off
+    assert turn_off_ended(world.engine) == 1 and turn_off_ended(world.engine) == 0
+    ended = read(world, DOCHTER, sid).get_json()
+    assert ended["status"] == "off" and ended["meta"]["versionId"] == "3"  # requested, active, off
+
+
+def test_a_subscription_whose_end_has_passed_is_stored_off_and_gets_no_handshake(world, hook):
+    sid = subscribe(world, DOCHTER, subscription(hook.url, end="2020-01-01T00:00:00+01:00"))
+    assert read(world, DOCHTER, sid).get_json()["status"] == "off"
     assert deliver(world).attempted == 0 and hook.received == []
 
 
