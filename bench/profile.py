@@ -75,8 +75,21 @@ def _match_many(app, on: bool) -> None:
     Repository.match_many = _MATCH_MANY if on else (lambda self, res_type, queries, limit=2: {})
 
 
+_DIRECT = None
+
+
+def _direct(app, on: bool) -> None:
+    # Off: the statements every request runs go through Connection.execute, as before.
+    from gateway.storage.direct import Direct
+
+    global _DIRECT
+    _DIRECT = _DIRECT or Direct._compiled
+    Direct._compiled = _DIRECT if on else (lambda self, conn: None)
+
+
 # Changes that can be switched off in a running app, to compare old and new code paths in one run.
-TOGGLES = {"consent-cache": _consent_cache, "audit-log": _audit_log, "match-many": _match_many}
+TOGGLES = {"consent-cache": _consent_cache, "audit-log": _audit_log, "match-many": _match_many,
+           "direct": _direct}
 
 
 def parse_args(argv):

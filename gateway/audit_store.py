@@ -36,10 +36,11 @@ from . import audit, fhirtime
 from .consent_sql import REF, _target
 from .search.extract import _ROWS
 from .search.registry import REGISTRY
+from .storage.direct import Direct
 from .storage.tables import INDEX_TABLES, audit_log, history_compartment, resource_history, resources
 
 _PARAMS = REGISTRY["AuditEvent"]
-_APPEND = insert(audit_log)
+_APPEND = Direct(insert(audit_log), ["recorded", "body"])  # every carer request
 _ANY = select(audit_log.c.seq).limit(1)
 _OLDEST = select(audit_log.c.seq, audit_log.c.recorded, audit_log.c.body).order_by(audit_log.c.seq)
 _SETTLED = delete(audit_log).where(audit_log.c.seq.in_(bindparam("k_seqs", expanding=True)))
@@ -68,8 +69,8 @@ def append(conn, fhir_user: str, client_id: str | None, disclosures: list[audit.
     if not disclosures:
         return
     now = fhirtime.now()
-    conn.execute(_APPEND, [{"recorded": now, "body": orjson.dumps(e)}
-                           for e in events(fhir_user, client_id, disclosures, now)])
+    _APPEND.execute_many(conn, [{"recorded": now, "body": orjson.dumps(e)}
+                                for e in events(fhir_user, client_id, disclosures, now)])
 
 
 # -- settling: before AuditEvents are read -----------------------------------------------------

@@ -34,6 +34,7 @@ from sqlalchemy import bindparam, select, union_all
 
 import consent
 
+from .storage.direct import Direct
 from .storage.tables import idx_reference, resources
 
 MAX_ENTRIES = 2048
@@ -104,7 +105,7 @@ def _rows_of(*columns):
     return own, theirs
 
 
-_STAMP = union_all(*_rows_of(resources.c.rid, resources.c.version))
+_STAMP = Direct(union_all(*_rows_of(resources.c.rid, resources.c.version)))  # every carer request
 _OWN, _THEIRS = _rows_of(resources.c.rid, resources.c.version, resources.c.body)
 
 
@@ -178,8 +179,8 @@ class ConsentCache:
             if kept is not None:
                 self._entries.move_to_end(related_person_id)
         if kept is not None and kept.holds_at(now):
-            stamp = tuple(sorted(tuple(r) for r in conn.execute(
-                _STAMP, {"me": related_person_id, "patient": kept.patient_id})))
+            stamp = tuple(sorted(tuple(r) for r in _STAMP.all(
+                conn, {"me": related_person_id, "patient": kept.patient_id})))
             if stamp == kept.stamp:
                 return kept
         fresh = load(conn, related_person_id, patient_of_rp, now)

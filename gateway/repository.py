@@ -31,6 +31,7 @@ from .search.match_many import match_many
 from .search.paging import Cursor
 from .subscriptions import lifecycle
 from .subscriptions.matching import anyone_subscribed, notify, subscribed
+from .storage.direct import Direct
 from .storage.tables import INDEX_TABLES, history_compartment, resource_history, resources, server_state
 
 SERVER_META = ("versionId", "lastUpdated")
@@ -39,19 +40,20 @@ SERVER_META = ("versionId", "lastUpdated")
 # was over a third of a write's CPU (bench/results/*-profile-*). Parameters go in at execution.
 _CURRENT = select(resources).where(resources.c.res_type == bindparam("k_type"),
                                    resources.c.res_id == bindparam("k_id"))
+_CURRENT_DIRECT = Direct(_CURRENT)  # every read by id
 
 
 @functools.lru_cache(maxsize=128)
-def _current_where(clause):
+def _current_where(clause) -> Direct:
     """`_CURRENT` under an access clause, built once per clause: carers' clauses are kept per process
     (consent_cache), and a statement built anew is cache-keyed anew, clause and all (~8 % of a
     carer's read). Small: each keeps its clause (up to ~30 KB) alive."""
-    return _CURRENT.where(clause)
+    return Direct(_CURRENT.where(clause))
 
 
-_VERSION = select(resource_history).where(resource_history.c.res_type == bindparam("k_type"),
-                                          resource_history.c.res_id == bindparam("k_id"),
-                                          resource_history.c.version == bindparam("k_version"))
+_VERSION = Direct(select(resource_history).where(resource_history.c.res_type == bindparam("k_type"),
+                                                 resource_history.c.res_id == bindparam("k_id"),
+                                                 resource_history.c.version == bindparam("k_version")))
 _INSERT_RESOURCE = insert(resources).returning(resources.c.rid)
 _UPDATE_RESOURCE = update(resources).where(resources.c.rid == bindparam("k_rid"),
                                            resources.c.version == bindparam("k_version"))
@@ -168,15 +170,16 @@ class Repository:
     # -- reads ---------------------------------------------------------------
     def _current(self, res_type: str, res_id: str, *, for_update: bool = False, restricted: bool = True):
         clause = self.clause(res_type) if restricted else None
-        if clause is None:
-            q = _CURRENT
-        elif self.access.role == "related-person":  # a clause kept across requests (consent_cache)
-            q = _current_where(clause)
-        else:  # built for this request: keeping it would only push carers' statements out
-            q = _CURRENT.where(clause)
+        params = {"k_type": res_type, "k_id": res_id}
         if for_update and self.conn.dialect.name != "sqlite":
-            q = q.with_for_update()
-        return self.conn.execute(q, {"k_type": res_type, "k_id": res_id}).first()
+            q = _CURRENT if clause is None else _CURRENT.where(clause)
+            return self.conn.execute(q.with_for_update(), params).first()
+        if clause is None:
+            return _CURRENT_DIRECT.first(self.conn, params)
+        if self.access.role == "related-person":  # a clause kept across requests (consent_cache)
+            return _current_where(clause).first(self.conn, params)
+        # Built for this request: keeping it would only push carers' statements out.
+        return self.conn.execute(_CURRENT.where(clause), params).first()
 
     def _not_found(self, message: str) -> NotFound:
         """A hidden id and a missing one do the same work and give the same answer: an audited
@@ -200,7 +203,7 @@ class Repository:
     @_records_refusal
     def vread(self, res_type: str, res_id: str, version: int) -> Stored:
         self.access.require(READ, res_type)
-        row = self.conn.execute(_VERSION, {"k_type": res_type, "k_id": res_id, "k_version": version}).first()
+        row = _VERSION.first(self.conn, {"k_type": res_type, "k_id": res_id, "k_version": version})
         if row is None or not self._version_visible(row):
             raise self._not_found(f"{res_type}/{res_id} has no version {version} here.")
         stored = _stored_history(row)

@@ -1,0 +1,70 @@
+"""Statements sent straight to the driver (gateway.storage.direct) give what Connection.execute gives,
+on SQLite and PostgreSQL, in the connection's transaction, and step aside for statement listeners."""
+from datetime import datetime
+
+import pytest
+from sqlalchemy import bindparam, event, insert, select
+
+from gateway.storage.db import make_engine
+from gateway.storage.direct import Direct
+from gateway.storage.tables import audit_log, resources
+
+WHEN = datetime(2026, 12, 1, 17, 30, 5, 123000)
+CURRENT = select(resources).where(resources.c.res_type == bindparam("k_type"), resources.c.res_id == bindparam("k_id"))
+ONE_TYPE = select(resources.c.res_id, resources.c.deleted).where(resources.c.res_type == "CarePlan").order_by(
+    resources.c.res_id)
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = make_engine(database_url)
+    with engine.connect().execution_options(write=True) as conn, conn.begin():
+        for i, deleted in enumerate((False, True)):
+            conn.execute(insert(resources).values(res_type="CarePlan", res_id=f"p{i}", version=i + 1,
+                                                  last_updated=WHEN, deleted=deleted, body=b'{"x": 1}'))
+    yield engine
+    engine.dispose()
+
+
+def test_rows_are_those_connection_execute_gives_with_their_types(engine):
+    with engine.connect() as conn:
+        for k_id in ("p0", "p1", "nothing"):
+            params = {"k_type": "CarePlan", "k_id": k_id}
+            expected = conn.execute(CURRENT, params).first()
+            got = Direct(CURRENT).first(conn, params)
+            assert (got is None) == (expected is None)
+            if got is not None:
+                assert tuple(got) == tuple(expected)
+                assert got.last_updated == WHEN and got.deleted is expected.deleted and got.body == b'{"x": 1}'
+        # Values built into the statement (not given at execution) go in too.
+        assert [tuple(r) for r in Direct(ONE_TYPE).all(conn, {})] == [("p0", False), ("p1", True)]
+
+
+def test_it_runs_in_the_connections_transaction_begun_as_execute_would(engine):
+    with engine.connect() as conn:
+        assert not conn.in_transaction()
+        Direct(CURRENT).first(conn, {"k_type": "CarePlan", "k_id": "p0"})
+        assert conn.in_transaction()
+    append = Direct(insert(audit_log), ["recorded", "body"])
+    with engine.connect().execution_options(write=True) as conn:
+        append.execute_many(conn, [{"recorded": WHEN, "body": b"a"}, {"recorded": WHEN, "body": b"b"}])
+        conn.rollback()  # nothing of a rolled-back transaction stays
+        with conn.begin():
+            append.execute_many(conn, [{"recorded": WHEN, "body": b"c"}])
+    with engine.connect() as conn:
+        rows = conn.execute(select(audit_log.c.recorded, audit_log.c.body)).all()
+    assert [tuple(r) for r in rows] == [(WHEN, b"c")]  # stored as SQLAlchemy stores it
+
+
+def test_a_statement_listener_sees_it_through_connection_execute(engine):
+    seen = []
+    with engine.connect() as conn:
+        event.listen(conn, "before_cursor_execute", lambda *a: seen.append(a[2]))
+        row = Direct(CURRENT).first(conn, {"k_type": "CarePlan", "k_id": "p0"})
+    assert row.res_id == "p0" and len(seen) == 1 and "FROM resources" in seen[0]
+
+
+def test_an_in_list_expanded_at_execution_goes_through_connection_execute(engine):
+    expanding = select(resources.c.res_id).where(resources.c.res_id.in_(bindparam("ids", expanding=True)))
+    with engine.connect() as conn:
+        assert [r.res_id for r in Direct(expanding).all(conn, {"ids": ["p1", "zz"]})] == ["p1"]
