@@ -106,7 +106,7 @@ def _rows_of(*columns):
 
 
 _STAMP = Direct(union_all(*_rows_of(resources.c.rid, resources.c.version)))  # every carer request
-_OWN, _THEIRS = _rows_of(resources.c.rid, resources.c.version, resources.c.body)
+_OWN, _THEIRS = map(Direct, _rows_of(resources.c.rid, resources.c.version, resources.c.body))  # on a miss
 
 
 def _window(now: datetime, rows: list[dict]) -> tuple[datetime | None, datetime | None]:
@@ -123,13 +123,13 @@ def active_refs(consents: list[dict]) -> list[str]:
 
 def load(conn, related_person_id: str, patient_of_rp, now: datetime) -> CarerState:
     """Build a state from the rows as stored now; its stamp names exactly those rows."""
-    row = conn.execute(_OWN, {"me": related_person_id}).first()
+    row = _OWN.first(conn, {"me": related_person_id})
     body = orjson.loads(row.body) if row is not None else None
     patient_id = patient_of_rp(body) if body is not None else None
     stamp = [(row.rid, row.version)] if row is not None else []
     stored, consents = [], []
     if patient_id is not None:
-        for rid, version, raw in conn.execute(_THEIRS, {"patient": patient_id}):
+        for rid, version, raw in _THEIRS.all(conn, {"patient": patient_id}):
             stamp.append((rid, version))
             stored.append(raw)
             consents.append(orjson.loads(raw))

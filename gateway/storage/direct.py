@@ -9,7 +9,9 @@ in the connection's transaction, begun first when there is none, as `Connection.
 
 Whenever anything listens to statements on the connection (`Repository.holding_rows` releasing
 held rows, tests recording statements), it goes through `Connection.execute` instead, so no
-listener misses it. A statement with IN lists expanded at execution time always goes that way.
+listener misses it. IN lists built into a statement are expanded once, when it is compiled; a
+statement whose SQL changes with the values given (an IN list given at execution) always goes
+through `Connection.execute`.
 """
 from __future__ import annotations
 
@@ -19,14 +21,20 @@ from collections import namedtuple
 class _Compiled:
     def __init__(self, stmt, dialect, column_keys):
         compiled = stmt.compile(dialect=dialect, column_keys=column_keys)
-        if compiled.literal_execute_params or compiled.post_compile_params:
-            raise ValueError("a Direct statement cannot hold IN lists expanded at execution time")
-        self.sql = compiled.string
-        self.names = compiled.positiontup if dialect.positional else None
-        # The values built into the statement (a bindparam without one is given at each execution).
-        self.defaults = {name: b.effective_value for name, b in compiled.binds.items() if not b.required}
-        self.binds = {name: p for name, b in compiled.binds.items()
+        given = {name for name, b in compiled.binds.items() if b.required}  # at each execution
+        if compiled.literal_execute_params or any(compiled.binds[n].expanding for n in given):
+            raise ValueError("a Direct statement's SQL must not change with the values it is given")
+        # IN lists built into the statement (a carer's access clause has them) are expanded here,
+        # once: their values are part of the statement.
+        state = compiled.construct_expanded_state({name: None for name in given})
+        self.sql = state.statement
+        self.names = state.positiontup if dialect.positional else None
+        processors = {name: p for name, b in compiled.binds.items()
                       if (p := b.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
+        processors.update(state.processors)
+        self.defaults = {name: processors[name](v) if name in processors else v
+                         for name, v in state.parameters.items() if name not in given}
+        self.binds = {name: p for name, p in processors.items() if name in given}
         columns = list(getattr(stmt, "selected_columns", ()))
         self.results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
         self.row = namedtuple("Row", [c.key for c in columns], rename=True) if columns else None

@@ -68,3 +68,15 @@ def test_an_in_list_expanded_at_execution_goes_through_connection_execute(engine
     expanding = select(resources.c.res_id).where(resources.c.res_id.in_(bindparam("ids", expanding=True)))
     with engine.connect() as conn:
         assert [r.res_id for r in Direct(expanding).all(conn, {"ids": ["p1", "zz"]})] == ["p1"]
+
+
+def test_an_in_list_built_into_the_statement_goes_direct_with_its_values(engine):
+    # A carer's access clause holds IN lists of constant values (ids, codes).
+    built_in = select(resources.c.res_id).where(resources.c.res_type == bindparam("k_type"),
+                                                resources.c.res_id.in_(["p1", "zz"]),
+                                                resources.c.deleted.in_([True]))
+    direct = Direct(built_in)
+    with engine.connect() as conn:
+        assert [r.res_id for r in direct.all(conn, {"k_type": "CarePlan"})] == ["p1"]
+        assert direct.all(conn, {"k_type": "Patient"}) == []
+        assert direct._by_dialect[conn.dialect.name] is not None  # compiled for the driver, not passed on
