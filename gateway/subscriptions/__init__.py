@@ -1,7 +1,8 @@
 """R4 Subscriptions (rest-hook), filtered by the subscriber's access.
 
 - `rules`: what a Subscription may say (criteria, channel), checked on create and update; its
-  status as R4 has it (requested → active after a handshake; error; off by the owner).
+  status as R4 has it (requested → active after a handshake; error; off by the owner, or once its
+  `end` has passed).
 - `lifecycle`: what the repository runs on a Subscription's create, update and delete (the
   handshake owed to a `requested` one goes into the outbox with the write).
 - `store`: who owns a Subscription (the access it was created under) and its delivery state.
