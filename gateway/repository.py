@@ -47,8 +47,9 @@ _CURRENT_DIRECT = Direct(_CURRENT)  # every read by id
 def _current_where(clause) -> Direct:
     """`_CURRENT` under an access clause, built once per clause: carers' clauses are kept per process
     (consent_cache), and a statement built anew is cache-keyed anew, clause and all (~8 % of a
-    carer's read). Small: each keeps its clause (up to ~30 KB) alive."""
-    return Direct(_CURRENT.where(clause))
+    carer's read). Small: each keeps its clause (up to ~30 KB) alive. Straight to the driver from
+    its second use on (compiling it costs more than one use saves)."""
+    return Direct(_CURRENT.where(clause), compile_after=1)
 
 
 _VERSION = Direct(select(resource_history).where(resource_history.c.res_type == bindparam("k_type"),

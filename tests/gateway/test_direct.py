@@ -80,3 +80,11 @@ def test_an_in_list_built_into_the_statement_goes_direct_with_its_values(engine)
         assert [r.res_id for r in direct.all(conn, {"k_type": "CarePlan"})] == ["p1"]
         assert direct.all(conn, {"k_type": "Patient"}) == []
         assert direct._by_dialect[conn.dialect.name] is not None  # compiled for the driver, not passed on
+
+
+def test_a_statement_made_per_carer_is_compiled_for_the_driver_from_its_second_use(engine):
+    direct = Direct(CURRENT, compile_after=1)
+    params = {"k_type": "CarePlan", "k_id": "p0"}
+    with engine.connect() as conn:
+        assert direct.first(conn, params).res_id == "p0" and direct._by_dialect == {}
+        assert direct.first(conn, params).res_id == "p0" and direct._by_dialect[conn.dialect.name] is not None
