@@ -104,10 +104,13 @@ def record(conn, outcomes: list[tuple]) -> None:
 def turn_off_ended(engine) -> int:
     """Turn off the Subscriptions whose `end` has passed (a new version with status `off`, as the
     owner will read it); how many."""
-    now = fhirtime.now()
+    ended = select(subscriptions.c.sid, subscriptions.c.res_id).where(
+        subscriptions.c.ends_at <= fhirtime.now(), subscriptions.c.status != "off").order_by(subscriptions.c.sid)
+    with engine.connect() as conn:  # every worker pass: a read, no write transaction (SQLite's write lock)
+        if conn.execute(ended.limit(1)).first() is None:
+            return 0
     with engine.connect().execution_options(write=True) as conn, conn.begin():
-        ended = conn.execute(select(subscriptions.c.sid, subscriptions.c.res_id).where(
-            subscriptions.c.ends_at <= now, subscriptions.c.status != "off").order_by(subscriptions.c.sid)).all()
+        ended = conn.execute(ended).all()
         for sid, res_id in ended:
             conn.execute(update(subscriptions).where(subscriptions.c.sid == sid).values(status="off"))
             _write_status(conn, res_id, "off", None)
