@@ -87,9 +87,21 @@ def _direct(app, on: bool) -> None:
     Direct._compiled = _DIRECT if on else (lambda self, conn: None)
 
 
+_PREPARED = None
+
+
+def _prepared(app, on: bool) -> None:
+    # Off: every search is built and handed to SQLAlchemy per request, as before.
+    from gateway.search import execute
+
+    global _PREPARED
+    _PREPARED = _PREPARED or execute.prepared
+    execute.prepared = _PREPARED if on else (lambda *args: None)
+
+
 # Changes that can be switched off in a running app, to compare old and new code paths in one run.
 TOGGLES = {"consent-cache": _consent_cache, "audit-log": _audit_log, "match-many": _match_many,
-           "direct": _direct}
+           "direct": _direct, "prepared": _prepared}
 
 
 def parse_args(argv):

@@ -14,6 +14,7 @@ from ..storage.tables import resources
 from . import bundle, paging
 from .include import included
 from .parse import PAGE, Query, parse
+from .prepared import prepared
 from .sql import Builder, sort_expression
 
 R = resources
@@ -54,24 +55,36 @@ def search_bundle(conn, *, res_type: str | None, params: list[tuple[str, str]], 
     problems = [Issue("warning", "not-supported", f"Ignored: {p.message}", (p.name,)) for p in q.problems]
 
     b = Builder(restrict, base_url, dialect=conn.dialect.name)
-    conds = b.where(res_type, q.criteria)
+    keys = _keys(q)
     total = None
     count_only = q.count == 0 or q.summary == "count"
     wants_total = q.total != "none" or count_only
+    backward = cursor is not None and cursor.backward
+
+    def statements(builder: Builder):
+        conds = builder.where(res_type, q.criteria)
+        page = select(R.c.rid, R.c.res_type, R.c.res_id, R.c.body,
+                      *(k.expr.label(f"k{i}") for i, k in enumerate(keys))).where(*conds)
+        if cursor is not None:
+            page = page.where(paging.after(keys, cursor.values, backward))
+        page = page.order_by(*paging.order_by(keys, backward)).limit(q.count + 1)
+        return page, select(func.count()).select_from(R).where(*conds)
+
+    kept = prepared(conn, q, restrict, base_url, statements) if cursor is None else None
+    if kept is not None:
+        def run(which: int) -> list:
+            return (kept.page, kept.count)[which].all(conn, kept.values)
+    else:
+        built = statements(b)
+
+        def run(which: int) -> list:
+            return conn.execute(built[which]).all()
 
     matches, includes, links = [], [], {}
     self_params = q.applied if cursor is None else [(PAGE, paging.sign(page_key, cursor))]
     links["self"] = bundle.page_url(base_url, res_type, self_params)
     if not count_only:
-        keys = _keys(q)
-        backward = cursor is not None and cursor.backward
-        stmt = select(R.c.rid, R.c.res_type, R.c.res_id, R.c.body,
-                      *(k.expr.label(f"k{i}") for i, k in enumerate(keys)))
-        stmt = stmt.where(*conds)
-        if cursor is not None:
-            stmt = stmt.where(paging.after(keys, cursor.values, backward))
-        stmt = stmt.order_by(*paging.order_by(keys, backward)).limit(q.count + 1)
-        rows = conn.execute(stmt).all()
+        rows = run(0)
         more = len(rows) > q.count
         rows = rows[:q.count]
         if backward:
@@ -87,7 +100,7 @@ def search_bundle(conn, *, res_type: str | None, params: list[tuple[str, str]], 
         if wants_total and cursor is None and not more:
             total = len(rows)  # the first page holds every match: that is the count, no COUNT needed
     if wants_total and total is None:
-        total = conn.execute(select(func.count()).select_from(R).where(*conds)).scalar_one()
+        total = run(1)[0][0]
     body = bundle.searchset(base_url=base_url, total=total, links=links, matches=matches,
                             includes=includes, problems=problems, summary=q.summary, elements=q.elements)
     return body, matches + includes

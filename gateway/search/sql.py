@@ -18,7 +18,8 @@ import functools
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import and_, false, func, not_, or_, select, true
+from sqlalchemy import and_, bindparam, false, func, not_, or_, select, true
+from sqlalchemy.types import NULLTYPE
 
 from .. import fhirtime
 from ..storage.tables import INDEX_TABLES, resources
@@ -59,11 +60,17 @@ class Builder:
     """Turns criteria into clauses; knows the base URL and the access hook."""
 
     def __init__(self, restrict: Restrict = None, base_url: str = "", now: datetime | None = None,
-                 dialect: str = ""):
+                 dialect: str = "", binder: Binder | None = None):
+        """`binder`: a search's values become named parameters (a statement kept per shape, see
+        search/prepared.py); without one they are written into the statement."""
         self.restrict = restrict
         self.base_url = base_url.rstrip("/")
         self.now = now or fhirtime.now()
         self.dialect = dialect
+        self.binder = binder
+
+    def _bound(self, values: dict) -> dict:
+        return values if self.binder is None else self.binder.bind(values)
 
     # -- which rows are candidates at all ------------------------------------
     def visible(self, res_type: str | None, types: tuple[str, ...] | None = None, *,
@@ -153,18 +160,19 @@ class Builder:
         if p.type == "token":
             if modifier == "text":
                 return self._starts(t.c.text, v)
-            return _token(t, v)
+            return _token(t, v, self._bound(value_params(p, modifier, v)))
         if p.type == "string":
             if modifier == "exact":
                 # The normalised form is implied by the exact one and is indexed.
-                return and_(t.c.value_norm == normalise(v), t.c.value_exact == v)
+                b = self._bound(value_params(p, modifier, v))
+                return and_(t.c.value_norm == b["norm"], t.c.value_exact == b["exact"])
             if modifier == "contains":
                 return t.c.value_norm.contains(v, autoescape=True)
             return self._starts(t.c.value_norm, v)
         if p.type == "uri":
             return _has_prefix(t.c.uri, v) if modifier == "below" else t.c.uri == v
         if p.type == "date":
-            return self._date_range(t.c.low, t.c.high, v)
+            return self._date_range(t.c.low, t.c.high, v, self._bound(value_params(p, modifier, v)))
         if p.type == "reference":
             return self._reference(p, t, v)
         raise TypeError(p.type)
@@ -178,7 +186,8 @@ class Builder:
         if v.url is not None:
             return t.c.target_url == v.url
         types = (v.type,) if v.type else tuple(p.targets)
-        return and_(t.c.target_id == v.id, _target_type_in(t, types), self.local(t))
+        b = self._bound(value_params(p, None, v))
+        return and_(t.c.target_id == b["id"], _target_type_in(t, types), self.local(t))
 
     def local(self, t) -> object:
         """A reference that points into this server: relative, or absolute under our base."""
@@ -225,12 +234,13 @@ class Builder:
         high = None if v.high is None or datetime.max - v.high < slack else v.high + slack
         return low, high
 
-    def _date_range(self, lo, hi, v: DateValue) -> object:
+    def _date_range(self, lo, hi, v: DateValue, b: dict) -> object:
         """R4 date semantics between the search range [sl, sh) and a target range [lo, hi).
 
-        None in lo/hi is an open end (unbounded); None in sh is "after 9999".
+        None in lo/hi is an open end (unbounded); None in sh is "after 9999". `b`: v's bounds,
+        as values or parameters (`value_params`).
         """
-        sl, sh = v.low, v.high
+        sl, sh = b["low"], (None if v.high is None else b["high"])
         below = or_(lo.is_(None), lo < sl)  # target reaches before the search range
         above = false() if sh is None else or_(hi.is_(None), hi > sh)  # reaches past it
         inside = and_(lo.is_not(None), lo >= sl, hi.is_not(None),
@@ -335,14 +345,49 @@ def _has_prefix(col, prefix: str) -> object:
     return func.substr(col, 1, len(prefix)) == prefix
 
 
-def _token(t, v: Token) -> object:
+def _token(t, v: Token, b: dict) -> object:
+    """Which form `v` has decides the clause; `b` holds its values (`value_params`)."""
     if v.code is None:  # "system|": any code in that system
-        return t.c.system == v.system
+        return t.c.system == b["system"]
     if v.system is None:  # "code": any system
-        return t.c.code == v.code
+        return t.c.code == b["code"]
     if v.system == "":  # "|code": explicitly no system
-        return and_(t.c.code == v.code, t.c.system.is_(None))
-    return and_(t.c.code == v.code, t.c.system == v.system)
+        return and_(t.c.code == b["code"], t.c.system.is_(None))
+    return and_(t.c.code == b["code"], t.c.system == b["system"])
+
+
+def value_params(p: SearchParam, modifier: str | None, v) -> dict:
+    """The values one search value puts into its clause, by name: the only place they are taken
+    from `v`, whether they are written into the statement or bound at each execution."""
+    if p.type == "token":  # as `_token` takes them
+        if v.code is None:
+            return {"system": v.system}
+        return {"code": v.code} if not v.system else {"code": v.code, "system": v.system}
+    if p.type == "reference":
+        return {"id": v.id}
+    if p.type == "date":
+        return {"low": v.low} if v.high is None else {"low": v.low, "high": v.high}
+    if p.type == "string" and modifier == "exact":
+        return {"norm": normalise(v), "exact": v}
+    raise TypeError(p.type)
+
+
+class Binder:
+    """Makes each search value a named parameter of the statement and keeps the values, so a
+    statement built for one search runs for another of the same shape."""
+
+    def __init__(self):
+        self.values: dict = {}
+
+    def bind(self, values: dict) -> dict:
+        n = len(self.values)
+        out = {}
+        for i, (k, x) in enumerate(values.items()):
+            name = f"v{n + i}"
+            self.values[name] = x
+            # No type of its own: it takes the column's, as a value written in would.
+            out[k] = bindparam(name, type_=NULLTYPE, required=True)
+        return out
 
 
 # -- sorting -----------------------------------------------------------------

@@ -63,12 +63,17 @@ CHANGES = {
 @pytest.mark.parametrize("change", CHANGES)
 def test_a_consent_change_through_another_process_takes_effect_on_the_carers_very_next_request(two_apps, change):
     system, daughter, cache = two_apps
+    search = "/fhir/CarePlan?subject=Patient/moeder&status=active&_total=accurate"
     assert daughter.get("/fhir/CarePlan/plan").status_code == 200
     assert daughter.get("/fhir/CarePlan?_total=accurate").get_json()["total"] == 1
+    for _ in range(3):  # the search's statement is kept for her, and goes to the driver from its second use
+        assert daughter.get(search).get_json()["total"] == 1
     assert len(cache) == 1  # what the second app keeps for her
     assert CHANGES[change](system).status_code in (200, 201, 204)
     assert daughter.get("/fhir/CarePlan/plan").status_code == 404
     assert daughter.get("/fhir/CarePlan?_total=accurate").get_json()["total"] == 0
+    for _ in range(2):
+        assert daughter.get(search).get_json()["total"] == 0
 
 
 def test_a_consent_granted_through_another_process_takes_effect_on_the_carers_very_next_request(two_apps):

@@ -201,7 +201,7 @@ def test_everything_finds_the_record_from_its_rows_without_reading_every_resourc
         log = Statements(conn)
         body, rows = everything_bundle(conn, Everything("p7", RECORD_TYPES, None, None, None, 20, []),
                                        cursor=None, base_url="http://t/fhir", page_key=b"k",
-                                       restrict=lambda t: None, record=lambda t: in_record(t, "p7"))
+                                       restrict=lambda t: None, record=in_record)
         assert [(r.res_type, r.res_id) for r in rows] == [("Patient", "p7")]
         statements = [(sql, params) for sql, params in log.seen if "FROM resources" in sql]
         shown = [plan(conn, sql, params) for sql, params in statements]

@@ -1,0 +1,135 @@
+"""Searches kept per shape: built and compiled once, then run with each request's values.
+
+A search's SQL depends on its shape (the type; each parameter with its modifier and the form and
+number of its values; the sort; the page size; the caller's access clause; the base URL), not
+on its values. Building it (a few dozen SQLAlchemy expressions) and handing it to SQLAlchemy
+(whose cache key walks the whole tree, then an execution context per statement) cost more than
+the SQL itself. So the first page of a search of a kept shape is built once, its values named
+parameters (`sql.Binder`), and runs straight through the driver (`Direct`), page and COUNT.
+
+Kept shapes: plain filters (token; reference by type and id; date, any prefix but `ap`, which
+depends on the time of the request; string `:exact`), any sort, any page size, with or without
+`_include`. Every other search is built per request as before: chains, `_has`, `:missing`,
+`:not`, `:text`, string starts-with and `:contains` (their LIKE pattern is escaped when it is
+built), absolute URLs, `_id`, `_lastUpdated`, `_type`, and later pages.
+
+A shape's statement holds the caller's access clause itself (a carer's is kept under their
+Consents' stamp, so a changed Consent is a new clause and a new shape). Statements with an
+access clause go straight to the driver only from their second use, as a carer's read does
+(`Direct.compile_after`).
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from ..storage.direct import Direct
+from .parse import Filter, Query
+from .sql import Binder, Builder, value_params
+
+KEPT = 256  # shapes per table below; a few KB each
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A kept shape's two statements, and this request's values for them."""
+
+    page: Direct
+    count: Direct
+    values: dict
+
+
+# Searches without an access clause (system clients) and with one apart, so callers whose clause
+# is made per request (a client's own, a carer's not kept) never push the others out.
+_open: OrderedDict = OrderedDict()
+_restricted: OrderedDict = OrderedDict()
+
+
+class _Same:
+    """An access clause in a key, compared by identity (a clause's `==` builds SQL)."""
+
+    __slots__ = ("clause",)
+
+    def __init__(self, clause):
+        self.clause = clause
+
+    def __hash__(self):
+        return id(self.clause)
+
+    def __eq__(self, other):
+        return isinstance(other, _Same) and other.clause is self.clause
+
+
+def _form(c) -> tuple | None:
+    """What of a criterion decides its SQL (None: not a kept shape)."""
+    if type(c) is not Filter or c.missing is not None or c.param.column is not None:
+        return None
+    p, m, values = c.param, c.modifier, c.values
+    if m is None and p.type == "token":
+        forms = tuple((v.code is None, v.system is None, v.system == "") for v in values)
+    elif m is None and p.type == "reference" and all(v.url is None for v in values):
+        forms = tuple(v.type for v in values)
+    elif m is None and p.type == "date" and all(v.prefix != "ap" for v in values):
+        forms = tuple((v.prefix, v.high is None) for v in values)
+    elif m == "exact" and p.type == "string":
+        forms = len(values)
+    else:
+        return None
+    return p, m, forms
+
+
+def _values(criteria: list) -> dict | None:
+    """The request's values, named as `Binder` names them when it builds the statement (None: a
+    value is missing, which a bound parameter would compare differently from SQL's IS NULL)."""
+    out: dict = {}
+    for c in criteria:
+        for v in c.values:
+            for x in value_params(c.param, c.modifier, v).values():
+                if x is None:
+                    return None
+                out[f"v{len(out)}"] = x
+    return out
+
+
+def prepared(conn, q: Query, restrict, base_url: str, statements) -> Prepared | None:
+    """The kept statements for `q`'s first page, built on first use; None: not a kept shape.
+    `statements(builder)` -> (page, count): the statements as `search_bundle` builds them."""
+    if q.res_type is None:
+        return None
+    forms = []
+    for c in q.criteria:
+        form = _form(c)
+        if form is None:
+            return None
+        forms.append(form)
+    values = _values(q.criteria)
+    if values is None:
+        return None
+    clause = restrict(q.res_type) if restrict is not None else None
+    dialect = conn.dialect.name
+    key = (q.res_type, tuple(forms), tuple((s.param, s.descending) for s in q.sort), q.count,
+           _Same(clause), base_url, dialect)
+    table = _open if clause is None else _restricted
+    kept = table.get(key, False)
+    if kept is not False:
+        try:
+            table.move_to_end(key)  # least recently used goes first
+        except KeyError:  # pushed out by another thread meanwhile
+            pass
+    else:
+        binder = Binder()
+        page, count = statements(Builder(lambda _: clause, base_url, dialect=dialect, binder=binder))
+        # The values as the builder bound them must be the values `_values` gives: otherwise
+        # this shape is built per request.
+        after = 0 if clause is None else 1
+        kept = (Direct(page, compile_after=after), Direct(count, compile_after=after)) \
+            if binder.values == values else None
+        table[key] = kept
+        while len(table) > KEPT:
+            try:
+                table.popitem(last=False)
+            except KeyError:
+                break
+    if kept is None:
+        return None
+    return Prepared(kept[0], kept[1], values)
