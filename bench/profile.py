@@ -91,12 +91,15 @@ _PREPARED = None
 
 
 def _prepared(app, on: bool) -> None:
-    # Off: every search is built and handed to SQLAlchemy per request, as before.
-    from gateway.search import execute
+    # Off: every search and forward include is built and handed to SQLAlchemy per request, as before.
+    from types import SimpleNamespace
+
+    from gateway.search import execute, prepared
 
     global _PREPARED
-    _PREPARED = _PREPARED or execute.prepared
-    execute.prepared = _PREPARED if on else (lambda *args: None)
+    _PREPARED = _PREPARED or (execute.prepared, prepared.includes)
+    execute.prepared = _PREPARED[0] if on else (lambda *args: None)
+    prepared.includes = _PREPARED[1] if on else SimpleNamespace(get=lambda key, clauses, build: build(1))
 
 
 # Changes that can be switched off in a running app, to compare old and new code paths in one run.

@@ -11,10 +11,11 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, bindparam, false, or_, select
 
+from ..storage.direct import Direct
 from ..storage.tables import INDEX_TABLES, resources
-from . import registry
+from . import prepared, registry
 from .limits import MAX_INCLUDE_ROUNDS as MAX_ROUNDS
 from .limits import MAX_INCLUDED
 from .parse import Include
@@ -61,32 +62,45 @@ def included(conn, builder: Builder, includes: list[Include], page: list) -> lis
 def _forward(conn, builder: Builder, inc: Include, frontier: list) -> list:
     """The resources the frontier's references point at, in one statement: per target type, the
     visible resources whose id is among the targets of those references (two statements before,
-    one to read the references and one to load their targets: a third of a search with `_include`)."""
+    one to read the references and one to load their targets: a third of a search with `_include`).
+    The statement is kept per shape (the include, how many rows of each type the frontier has, the
+    access clauses), the frontier's rids bound by name (search/prepared.py)."""
     t = INDEX_TABLES["reference"]
     by_type = defaultdict(list)
     for row in frontier:
         by_type[row.res_type].append(row.rid)
-    wanted = []
-    target_types = set()
-    for src, pname, targets in _params(inc, set(by_type)):
-        if src in by_type and targets:
-            # Looked up by rid, the page's few rows; every other column is a filter (`unindexed`):
-            # without statistics (SQLite always, PostgreSQL before ANALYZE) both databases started
-            # from the (target_type, …) or (res_type, param, target_id) index instead, reading every
-            # reference of that kind in the database, for each page.
-            wanted.append(and_(t.c.rid.in_(by_type[src]), equals(unindexed(t.c.res_type), src),
-                               equals(unindexed(t.c.param), pname), _targets(targets)))
-            target_types.update(targets)
-    if not wanted:
+    follows = tuple((src, pname, targets) for src, pname, targets in _params(inc, set(by_type))
+                    if src in by_type and targets)
+    if not follows:
         return []
-    pointed = or_(*wanted)
-    per_type = [and_(*builder.visible(rtype), R.c.res_id.in_(
-        select(t.c.target_id).where(pointed, equals(unindexed(t.c.target_type), rtype), _HAS_TARGET_ID,
-                                    builder.local(t))))
-        for rtype in sorted(target_types)]
-    return conn.execute(
-        select(R.c.rid, R.c.res_type, R.c.res_id, R.c.body).where(or_(*per_type)).order_by(R.c.rid)
-    ).all()
+    sources = sorted({src for src, _, _ in follows})
+    target_types = sorted({x for _, _, targets in follows for x in targets})
+    clauses = {rtype: builder.restrict(rtype) if builder.restrict else None for rtype in target_types}
+    rids = [rid for src in sources for rid in by_type[src]]
+
+    def build(compile_after: int) -> Direct:
+        names, n = {}, 0
+        for src in sources:
+            names[src] = [bindparam(f"i{n + j}", type_=t.c.rid.type, required=True) for j in range(len(by_type[src]))]
+            n += len(by_type[src])
+        # Looked up by rid, the page's few rows; every other column is a filter (`unindexed`):
+        # without statistics (SQLite always, PostgreSQL before ANALYZE) both databases started
+        # from the (target_type, …) or (res_type, param, target_id) index instead, reading every
+        # reference of that kind in the database, for each page.
+        pointed = or_(*(and_(t.c.rid.in_(names[src]), equals(unindexed(t.c.res_type), src),
+                             equals(unindexed(t.c.param), pname), _targets(targets))
+                        for src, pname, targets in follows))
+        visible = Builder(clauses.get, builder.base_url, dialect=builder.dialect).visible
+        per_type = [and_(*visible(rtype), R.c.res_id.in_(
+            select(t.c.target_id).where(pointed, equals(unindexed(t.c.target_type), rtype), _HAS_TARGET_ID,
+                                        builder.local(t))))
+            for rtype in target_types]
+        stmt = select(R.c.rid, R.c.res_type, R.c.res_id, R.c.body).where(or_(*per_type)).order_by(R.c.rid)
+        return Direct(stmt, compile_after=compile_after)
+
+    key = (follows, tuple((src, len(by_type[src])) for src in sources), builder.base_url, conn.dialect.name)
+    kept = prepared.includes.get(key, tuple(clauses.values()), build)
+    return kept.all(conn, {f"i{n}": rid for n, rid in enumerate(rids)})
 
 
 _HAS_TARGET_ID = unindexed(INDEX_TABLES["reference"].c.target_id).is_not(None)

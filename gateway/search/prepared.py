@@ -6,17 +6,19 @@ on its values. Building it (a few dozen SQLAlchemy expressions) and handing it t
 (whose cache key walks the whole tree, then an execution context per statement) cost more than
 the SQL itself. So the first page of a search of a kept shape is built once, its values named
 parameters (`sql.Binder`), and runs straight through the driver (`Direct`), page and COUNT.
+A forward `_include`'s statement is kept the same way, per include and number of page rows
+of each type, the rows' rids bound by name (search/include.py).
 
 Kept shapes: plain filters (token; reference by type and id; date, any prefix but `ap`, which
-depends on the time of the request; string `:exact`), any sort, any page size, with or without
-`_include`. Every other search is built per request as before: chains, `_has`, `:missing`,
-`:not`, `:text`, string starts-with and `:contains` (their LIKE pattern is escaped when it is
-built), absolute URLs, `_id`, `_lastUpdated`, `_type`, and later pages.
+depends on the time of the request; string `:exact`), any sort, any page size. Every other
+search is built per request as before: chains, `_has`, `:missing`, `:not`, `:text`, string
+starts-with and `:contains` (their LIKE pattern is escaped when it is built), absolute URLs,
+`_id`, `_lastUpdated`, `_type`, later pages; and `_revinclude`.
 
-A shape's statement holds the caller's access clause itself (a carer's is kept under their
-Consents' stamp, so a changed Consent is a new clause and a new shape). Statements with an
-access clause go straight to the driver only from their second use, as a carer's read does
-(`Direct.compile_after`).
+A kept statement holds the caller's access clauses themselves, and is kept per those clause
+objects: a carer's are kept under their Consents' stamp, so a changed Consent is a new clause
+and a new statement. Statements with an access clause go straight to the driver only from
+their second use, as a carer's read does (`Direct.compile_after`).
 """
 from __future__ import annotations
 
@@ -39,12 +41,6 @@ class Prepared:
     values: dict
 
 
-# Searches without an access clause (system clients) and with one apart, so callers whose clause
-# is made per request (a client's own, a carer's not kept) never push the others out.
-_open: OrderedDict = OrderedDict()
-_restricted: OrderedDict = OrderedDict()
-
-
 class _Same:
     """An access clause in a key, compared by identity (a clause's `==` builds SQL)."""
 
@@ -58,6 +54,42 @@ class _Same:
 
     def __eq__(self, other):
         return isinstance(other, _Same) and other.clause is self.clause
+
+
+class Kept:
+    """Statements kept per shape, least recently used out past `KEPT`: those without an access
+    clause (system clients) and those with one apart, so callers whose clause is made per request
+    (a client's own, a carer's not kept) never push out the others."""
+
+    def __init__(self):
+        self._open: OrderedDict = OrderedDict()
+        self._restricted: OrderedDict = OrderedDict()
+
+    def get(self, key: tuple, clauses: tuple, build):
+        """What is kept for (`key`, `clauses`), from `build()` the first time. `clauses`: the
+        access clauses the statements hold (None: no limit)."""
+        restricted = any(c is not None for c in clauses)
+        table = self._restricted if restricted else self._open
+        key = (key, tuple(_Same(c) for c in clauses))
+        kept = table.get(key, _MISSING)
+        if kept is not _MISSING:
+            try:
+                table.move_to_end(key)
+            except KeyError:  # pushed out by another thread meanwhile
+                pass
+            return kept
+        kept = table[key] = build(1 if restricted else 0)
+        while len(table) > KEPT:
+            try:
+                table.popitem(last=False)
+            except KeyError:
+                break
+        return kept
+
+
+_MISSING = object()
+_searches = Kept()
+includes = Kept()
 
 
 def _form(c) -> tuple | None:
@@ -107,29 +139,16 @@ def prepared(conn, q: Query, restrict, base_url: str, statements) -> Prepared | 
         return None
     clause = restrict(q.res_type) if restrict is not None else None
     dialect = conn.dialect.name
-    key = (q.res_type, tuple(forms), tuple((s.param, s.descending) for s in q.sort), q.count,
-           _Same(clause), base_url, dialect)
-    table = _open if clause is None else _restricted
-    kept = table.get(key, False)
-    if kept is not False:
-        try:
-            table.move_to_end(key)  # least recently used goes first
-        except KeyError:  # pushed out by another thread meanwhile
-            pass
-    else:
+    key = (q.res_type, tuple(forms), tuple((s.param, s.descending) for s in q.sort), q.count, base_url, dialect)
+
+    def build(compile_after: int):
         binder = Binder()
         page, count = statements(Builder(lambda _: clause, base_url, dialect=dialect, binder=binder))
         # The values as the builder bound them must be the values `_values` gives: otherwise
         # this shape is built per request.
-        after = 0 if clause is None else 1
-        kept = (Direct(page, compile_after=after), Direct(count, compile_after=after)) \
-            if binder.values == values else None
-        table[key] = kept
-        while len(table) > KEPT:
-            try:
-                table.popitem(last=False)
-            except KeyError:
-                break
-    if kept is None:
-        return None
-    return Prepared(kept[0], kept[1], values)
+        if binder.values != values:
+            return None
+        return Direct(page, compile_after=compile_after), Direct(count, compile_after=compile_after)
+
+    kept = _searches.get(key, (clause,), build)
+    return None if kept is None else Prepared(kept[0], kept[1], values)

@@ -3,6 +3,8 @@ request finds: the same entries in the same order, the same total and links, for
 kept shape, one shape after another, as a system client and under two callers' access clauses."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -48,6 +50,9 @@ PARAMS = {
     "Communication": {"subject": REFS, "sender": REFS, "status": TOKENS, "sent": DATES},
     "Patient": {"family:exact": EXACT, "gender": TOKENS, "identifier": TOKENS, "birthdate": DATES},
 }
+INCLUDES = {"CarePlan": ["CarePlan:subject", "CarePlan:subject:Patient", "CarePlan:patient"],
+            "Communication": ["Communication:sender", "Communication:subject", "Communication:sender:Patient"],
+            "Patient": []}
 SORTS = {"CarePlan": ["", "date", "-date", "status"], "Communication": ["", "-sent", "sent", "-_lastUpdated"],
          "Patient": ["", "birthdate", "-family"]}
 
@@ -58,6 +63,8 @@ def kept_searches(draw):
     names = draw(st.lists(st.sampled_from(sorted(PARAMS[res_type])), min_size=0, max_size=3))
     params = [(n, ",".join(draw(st.lists(st.sampled_from(PARAMS[res_type][n]), min_size=1, max_size=3))))
               for n in names]
+    if INCLUDES[res_type]:
+        params += [("_include", i) for i in draw(st.lists(st.sampled_from(INCLUDES[res_type]), max_size=2))]
     sort = draw(st.sampled_from(SORTS[res_type]))
     if sort:
         params.append(("_sort", sort))
@@ -77,12 +84,14 @@ def _found(store, res_type, params, restrict, kept: bool, used: list):
         used.append(p is not None)
         return p
 
-    original = prepared.prepared
+    original, includes = prepared.prepared, prepared.includes
     execute.prepared = counted if kept else (lambda *args: None)
+    if not kept:  # each include built for its one use, as before
+        prepared.includes = SimpleNamespace(get=lambda key, clauses, build: build(1))
     try:
         bundle = store.search(res_type, params, restrict=restrict)
     finally:
-        execute.prepared = original
+        execute.prepared, prepared.includes = original, includes
     return ([e["resource"]["id"] for e in bundle.get("entry", [])], bundle.get("total"),
             [(link["relation"], link["url"]) for link in bundle["link"]])
 
