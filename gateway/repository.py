@@ -29,6 +29,7 @@ from .search import index_rows, match, search_bundle
 from .search.everything import Everything, everything_bundle
 from .search.match_many import match_many
 from .search.paging import Cursor
+from .search.prepared import Kept
 from .subscriptions import lifecycle
 from .subscriptions.matching import anyone_subscribed, notify, subscribed
 from .storage.direct import Direct
@@ -41,6 +42,7 @@ SERVER_META = ("versionId", "lastUpdated")
 _CURRENT = select(resources).where(resources.c.res_type == bindparam("k_type"),
                                    resources.c.res_id == bindparam("k_id"))
 _CURRENT_DIRECT = Direct(_CURRENT)  # every read by id
+_HISTORY = Kept()  # history statements decided in SQL alone, per shape and access clauses
 
 
 @functools.lru_cache(maxsize=128)
@@ -218,32 +220,50 @@ class Repository:
                 before_seq: int | None, count: int) -> list[HistoryRow]:
         """Newest first, each version judged on its own. `before_seq` is the paging cursor,
         stable under concurrent writes."""
-        h = resource_history
         if res_type is not None:
             self.access.require(READ, res_type)
-        types = [res_type] if res_type is not None else [t for t in SERVED_TYPES if self.access.allows(READ, t)]
-        q = select(h).where(or_(false(), *(self._history_clause(t) for t in types))).order_by(h.c.seq.desc())
-        if res_id is not None:
-            q = q.where(h.c.res_id == res_id)
-        bounded = q
-        if since is not None:
-            bounded = bounded.where(h.c.last_updated >= since)
-        if before_seq is not None:
-            bounded = bounded.where(h.c.seq < before_seq)
-        rows = self._visible_versions(bounded, count)
-        if res_id is not None and not rows and not self._visible_versions(q, 1):
+        types = tuple([res_type] if res_type is not None else [t for t in SERVED_TYPES if self.access.allows(READ, t)])
+        values = {k: v for k, v in (("h_id", res_id), ("h_since", since), ("h_before", before_seq)) if v is not None}
+        if self.policy.unrestricted:
+            # Decided in SQL alone: the statement is kept per shape and access clauses, run with
+            # the values (as a search's is, search/prepared.py).
+            clauses = tuple(self.clause(t) for t in types)
+
+            def build(compile_after: int) -> Direct:
+                clause_of = dict(zip(types, clauses)).get
+                return Direct(self._history_query(types, values, clause_of).limit(count), compile_after=compile_after)
+            stmt = _HISTORY.get((types, tuple(values), count), clauses, build)
+            rows = [HistoryRow(r.seq, _stored_history(r), r.method) for r in stmt.all(self.conn, values)]
+        else:
+            rows = self._visible_versions(self._history_query(types, values).params(values), count)
+        if res_id is not None and not rows and not self._visible_versions(
+                self._history_query(types, {"h_id": res_id}).params(h_id=res_id), 1):
             raise self._not_found(f"{res_type}/{res_id} is not known.")
         interaction = "history-instance" if res_id else "history-type" if res_type else "history-system"
         self._disclosed(interaction, [r.stored for r in rows])
         return rows
 
-    def _history_clause(self, res_type: str):
+    def _history_query(self, types: tuple, values: dict, clause_of=None):
+        """Versions of `types` the caller may see as far as SQL decides, newest first, narrowed by
+        those of `values` given (h_id, h_since, h_before), as parameters named so."""
+        h = resource_history
+        q = select(h).where(or_(false(), *(self._history_clause(t, clause_of or self.clause) for t in types)))
+        if "h_id" in values:
+            q = q.where(h.c.res_id == bindparam("h_id"))
+        if "h_since" in values:
+            q = q.where(h.c.last_updated >= bindparam("h_since"))
+        if "h_before" in values:
+            q = q.where(h.c.seq < bindparam("h_before"))
+        return q.order_by(h.c.seq.desc())
+
+    def _history_clause(self, res_type: str, clause_of):
         """Versions of `res_type` the caller may see, as far as SQL decides: by each version's own
-        compartment (directory entries: by the current record). Carers' consent is judged after."""
+        compartment (directory entries: by the current record, `clause_of(type)`). Carers' consent
+        is judged after."""
         h = resource_history
         policy = self.policy
         if res_type in DIRECTORY or res_type == "Subscription" or policy.unrestricted:
-            clause = self.clause(res_type)
+            clause = clause_of(res_type)
             if clause is None:
                 return h.c.res_type == res_type
             return and_(h.c.res_type == res_type, h.c.res_id.in_(

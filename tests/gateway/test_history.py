@@ -50,3 +50,24 @@ def test_history_since_filters_by_time(api, patient):
 
 def test_history_of_unknown_instance_is_404(api):
     assert api.get("Patient/none/_history").status_code == 404
+
+
+def test_history_statements_kept_per_shape_answer_each_requests_values(api, patient):
+    """A system client's history statement is kept per shape (search/prepared.py) and run with each
+    request's id, `_since` and cursor: asked again with other values, it answers for those."""
+    first = api.create(patient())
+    second = api.create(patient(given="Tweede"))
+    api.put(f"Patient/{first['id']}", {**first, "gender": "male"})
+    moment = api.get(f"Patient/{first['id']}").get_json()["meta"]["lastUpdated"]
+    for pid, versions in ((first["id"], ["2", "1"]), (second["id"], ["1"]), (first["id"], ["2", "1"])):
+        seen, url = [], f"Patient/{pid}/_history?_count=1&_since=2000-01-01T00:00:00Z"
+        bundle = api.get(url).get_json()
+        while True:
+            seen += [(e["resource"]["id"], e["resource"]["meta"]["versionId"]) for e in bundle["entry"]]
+            nxt = [link["url"] for link in bundle["link"] if link["relation"] == "next"]
+            if not nxt:
+                break
+            bundle = api.client.get(nxt[0]).get_json()
+        assert seen == [(pid, v) for v in versions]
+        since = api.get(f"Patient/{pid}/_history?_count=1&_since={moment.replace('+', '%2B')}").get_json()
+        assert [e["resource"]["meta"]["versionId"] for e in since["entry"]] == (["2"] if pid == first["id"] else [])
