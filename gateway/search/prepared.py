@@ -9,11 +9,11 @@ parameters (`sql.Binder`), and runs straight through the driver (`Direct`), page
 A forward `_include`'s statement is kept the same way, per include and number of page rows
 of each type, the rows' rids bound by name (search/include.py).
 
-Kept shapes: plain filters (token; reference by type and id; date, any prefix but `ap`, which
-depends on the time of the request; string `:exact`), any sort, any page size. Every other
-search is built per request as before: chains, `_has`, `:missing`, `:not`, `:text`, string
-starts-with and `:contains` (their LIKE pattern is escaped when it is built), absolute URLs,
-`_id`, `_lastUpdated`, `_type`, later pages; and `_revinclude`.
+Kept shapes: plain filters (token; reference by type and id; date and `_lastUpdated`, any
+prefix but `ap`, which depends on the time of the request; string `:exact`; `_id`), any sort,
+any page size. Every other search is built per request as before: chains, `_has`, `:missing`,
+`:not`, `:text`, string starts-with and `:contains` (their LIKE pattern is escaped when it is
+built), absolute URLs, `_type`, later pages; and `_revinclude`.
 
 A kept statement holds the caller's access clauses themselves, and is kept per those clause
 objects: a carer's are kept under their Consents' stamp, so a changed Consent is a new clause
@@ -94,10 +94,12 @@ includes = Kept()
 
 def _form(c) -> tuple | None:
     """What of a criterion decides its SQL (None: not a kept shape)."""
-    if type(c) is not Filter or c.missing is not None or c.param.column is not None:
+    if type(c) is not Filter or c.missing is not None:
         return None
     p, m, values = c.param, c.modifier, c.values
-    if m is None and p.type == "token":
+    if m is None and p.column == "res_id":
+        forms = tuple(v.code is None for v in values)
+    elif m is None and p.type == "token" and p.column is None:
         forms = tuple((v.code is None, v.system is None, v.system == "") for v in values)
     elif m is None and p.type == "reference" and all(v.url is None for v in values):
         forms = tuple(v.type for v in values)

@@ -178,9 +178,10 @@ class Builder:
         raise TypeError(p.type)
 
     def _column(self, f: Filter) -> object:
-        if f.param.column == "res_id":
-            return R.c.res_id.in_([v.code for v in f.values if v.code is not None])
-        return or_(*(self._date_point(R.c.last_updated, v) for v in f.values))
+        p = f.param
+        if p.column == "res_id":
+            return R.c.res_id.in_([self._bound(value_params(p, None, v))["id"] for v in f.values if v.code is not None])
+        return or_(*(self._date_point(R.c.last_updated, v, self._bound(value_params(p, None, v))) for v in f.values))
 
     def _reference(self, p: SearchParam, t, v: Ref) -> object:
         if v.url is not None:
@@ -267,9 +268,10 @@ class Builder:
             return and_(or_(lo.is_(None), true() if wh is None else lo < wh), or_(hi.is_(None), hi > wl))
         raise ValueError(prefix)
 
-    def _date_point(self, col, v: DateValue) -> object:
-        """The same semantics for a column holding one instant (`_lastUpdated`)."""
-        sl, sh = v.low, v.high
+    def _date_point(self, col, v: DateValue, b: dict) -> object:
+        """The same semantics for a column holding one instant (`_lastUpdated`); `b` as in
+        `_date_range`."""
+        sl, sh = b["low"], (None if v.high is None else b["high"])
         inside = and_(col >= sl, true() if sh is None else col < sh)
         prefix = v.prefix
         if prefix == "eq":
@@ -359,6 +361,8 @@ def _token(t, v: Token, b: dict) -> object:
 def value_params(p: SearchParam, modifier: str | None, v) -> dict:
     """The values one search value puts into its clause, by name: the only place they are taken
     from `v`, whether they are written into the statement or bound at each execution."""
+    if p.column == "res_id":
+        return {} if v.code is None else {"id": v.code}
     if p.type == "token":  # as `_token` takes them
         if v.code is None:
             return {"system": v.system}

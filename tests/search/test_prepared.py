@@ -44,11 +44,16 @@ TOKENS = ["active", "completed", "|active", "http://hl7.org/fhir/request-status|
 DATES = [p + d for p in ("", "eq", "ne", "lt", "gt", "le", "ge", "sa", "eb")
          for d in ("2026", "2026-03", "2026-03-03", "2026-03-02T11:00:00+01:00", "1931")]
 EXACT = ["Jansen", "jansen", "de Vries", "%", "_", "Jan"]
+IDS = ["plan-anna-0", "plan-bert-2", "msg-anna-1", "msg-cor-4", "anna", "cor", "nobody", "a.b"]
+UPDATED = [p + d for p in ("", "eq", "ne", "lt", "gt", "le", "ge", "sa", "eb")
+           for d in ("2026-01-01T12:00:10Z", "2026-01-01T13:00:25+01:00", "2026-01-01", "2025")]  # the store's clock
 
 PARAMS = {
-    "CarePlan": {"subject": REFS, "patient": REFS, "status": TOKENS, "category": TOKENS, "date": DATES},
-    "Communication": {"subject": REFS, "sender": REFS, "status": TOKENS, "sent": DATES},
-    "Patient": {"family:exact": EXACT, "gender": TOKENS, "identifier": TOKENS, "birthdate": DATES},
+    "CarePlan": {"subject": REFS, "patient": REFS, "status": TOKENS, "category": TOKENS, "date": DATES,
+                 "_id": IDS, "_lastUpdated": UPDATED},
+    "Communication": {"subject": REFS, "sender": REFS, "status": TOKENS, "sent": DATES, "_id": IDS,
+                      "_lastUpdated": UPDATED},
+    "Patient": {"family:exact": EXACT, "gender": TOKENS, "identifier": TOKENS, "birthdate": DATES, "_id": IDS},
 }
 INCLUDES = {"CarePlan": ["CarePlan:subject", "CarePlan:subject:Patient", "CarePlan:patient"],
             "Communication": ["Communication:sender", "Communication:subject", "Communication:sender:Patient"],
@@ -143,7 +148,7 @@ def test_searches_of_other_shapes_are_built_per_request(store):
     _world(store)
     for res_type, search in [("Patient", [("family", "jans")]), ("Patient", [("family:contains", "%")]),
                              ("CarePlan", [("status:not", "active")]), ("CarePlan", [("date", "ap2026-03")]),
-                             ("CarePlan", [("subject:missing", "true")]), ("CarePlan", [("_id", "plan-anna-0")]),
+                             ("CarePlan", [("subject:missing", "true")]), ("CarePlan", [("_lastUpdated", "ap2026-01-01")]),
                              ("CarePlan", [("subject.family", "Jansen")]),
                              ("CarePlan", [("subject", "http://elders.example/fhir/Patient/anna")])]:
         with store.engine.connect() as conn:
