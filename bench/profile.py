@@ -91,15 +91,18 @@ _PREPARED = None
 
 
 def _prepared(app, on: bool) -> None:
-    # Off: every search and forward include is built and handed to SQLAlchemy per request, as before.
+    # Off: every search, forward include and system history page is built and handed to
+    # SQLAlchemy per request, as before.
     from types import SimpleNamespace
 
+    from gateway import repository
     from gateway.search import execute, prepared
 
     global _PREPARED
-    _PREPARED = _PREPARED or (execute.prepared, prepared.includes)
+    _PREPARED = _PREPARED or (execute.prepared, prepared.includes, repository._HISTORY)
+    per_request = SimpleNamespace(get=lambda key, clauses, build: build(1))  # its first use: SQLAlchemy's
     execute.prepared = _PREPARED[0] if on else (lambda *args: None)
-    prepared.includes = _PREPARED[1] if on else SimpleNamespace(get=lambda key, clauses, build: build(1))
+    prepared.includes, repository._HISTORY = _PREPARED[1:] if on else (per_request, per_request)
 
 
 # Changes that can be switched off in a running app, to compare old and new code paths in one run.
