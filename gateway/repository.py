@@ -32,7 +32,7 @@ from .search.paging import Cursor
 from .search.prepared import Kept
 from .subscriptions import lifecycle
 from .subscriptions.matching import anyone_subscribed, notify, subscribed
-from .storage.direct import Direct
+from .storage.direct import PER_CALLER, Direct
 from .storage.tables import INDEX_TABLES, history_compartment, resource_history, resources, server_state
 
 SERVER_META = ("versionId", "lastUpdated")
@@ -49,9 +49,9 @@ _HISTORY = Kept()  # history statements decided in SQL alone, per shape and acce
 def _current_where(clause) -> Direct:
     """`_CURRENT` under an access clause, built once per clause: carers' clauses are kept per process
     (consent_cache), and a statement built anew is cache-keyed anew, clause and all (~8 % of a
-    carer's read). Small: each keeps its clause (up to ~30 KB) alive. Straight to the driver from
-    its second use on (compiling it costs more than one use saves)."""
-    return Direct(_CURRENT.where(clause), compile_after=1)
+    carer's read). Small: each keeps its clause (up to ~30 KB) alive. Straight to the driver after
+    `PER_CALLER` uses."""
+    return Direct(_CURRENT.where(clause), compile_after=PER_CALLER)
 
 
 _VERSION = Direct(select(resource_history).where(resource_history.c.res_type == bindparam("k_type"),

@@ -17,15 +17,15 @@ built), absolute URLs, `_type`, later pages; and `_revinclude`.
 
 A kept statement holds the caller's access clauses themselves, and is kept per those clause
 objects: a carer's are kept under their Consents' stamp, so a changed Consent is a new clause
-and a new statement. Statements with an access clause go straight to the driver only from
-their second use, as a carer's read does (`Direct.compile_after`).
+and a new statement. Statements with an access clause go straight to the driver only after
+`PER_CALLER` uses, as a carer's read does (storage/direct.py).
 """
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from ..storage.direct import Direct
+from ..storage.direct import PER_CALLER, Direct
 from .parse import Filter, Query
 from .sql import Binder, Builder, value_params
 
@@ -78,7 +78,7 @@ class Kept:
             except KeyError:  # pushed out by another thread meanwhile
                 pass
             return kept
-        kept = table[key] = build(1 if restricted else 0)
+        kept = table[key] = build(PER_CALLER if restricted else 0)
         while len(table) > KEPT:
             try:
                 table.popitem(last=False)

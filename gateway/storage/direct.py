@@ -51,14 +51,19 @@ class _Compiled:
         return [self.row._make(r) for r in raw]
 
 
+# Executions through `Connection.execute` before a statement made per caller (holding a carer's
+# access clause) goes direct. Compiling it for the driver took ~1.5 ms, more than one direct
+# execution saves, while SQLAlchemy's own cache compiles once per clause *shape*, for every
+# carer alike; and most carers make a few requests of each kind to a worker, then leave.
+PER_CALLER = 4
+
+
 class Direct:
     """A statement built once, run straight through the driver (see the module's docstring)."""
 
     def __init__(self, stmt, column_keys: list[str] | None = None, *, compile_after: int = 0):
-        """`compile_after`: executions through `Connection.execute` first. Compiling a carer's
-        read statement (their access clause) took ~1.5 ms, more than one direct execution saves
-        (~1.2 ms), while SQLAlchemy's own cache compiles once per clause *shape*: so a statement
-        made per carer goes direct only from its second use."""
+        """`compile_after`: executions through `Connection.execute` first (`PER_CALLER` for a
+        statement made per caller)."""
         self.stmt, self.column_keys, self._uses_left = stmt, column_keys, compile_after
         self._by_dialect: dict[str, _Compiled | None] = {}
 

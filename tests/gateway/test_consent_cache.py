@@ -10,6 +10,7 @@ from gateway.access import Access
 from gateway.consent_cache import ConsentCache
 from gateway.policy import Policy
 from gateway.scopes import parse_scopes
+from gateway.storage.direct import PER_CALLER
 
 H = {"Content-Type": "application/fhir+json"}
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
@@ -66,7 +67,7 @@ def test_a_consent_change_through_another_process_takes_effect_on_the_carers_ver
     search = "/fhir/CarePlan?subject=Patient/moeder&status=active&_total=accurate"
     assert daughter.get("/fhir/CarePlan/plan").status_code == 200
     assert daughter.get("/fhir/CarePlan?_total=accurate").get_json()["total"] == 1
-    for _ in range(3):  # the search's statement is kept for her, and goes to the driver from its second use
+    for _ in range(PER_CALLER + 2):  # the search's statement is kept for her, and goes to the driver
         assert daughter.get(search).get_json()["total"] == 1
     assert len(cache) == 1  # what the second app keeps for her
     assert CHANGES[change](system).status_code in (200, 201, 204)
