@@ -29,7 +29,11 @@ from ..storage.direct import PER_CALLER, Direct
 from .parse import Filter, Query
 from .sql import Binder, Builder, value_params
 
-KEPT = 256  # shapes per table below; a few KB each
+# Statements kept per worker: without an access clause (system clients: one per shape), and with
+# one (per shape and carer; ~250 Python objects each, clause and all, which every full garbage
+# collection walks: 472 of them held ~120k objects, the collections' pauses grew with them).
+KEPT_OPEN = 256
+KEPT_RESTRICTED = 64
 
 
 @dataclass(frozen=True)
@@ -57,9 +61,9 @@ class _Same:
 
 
 class Kept:
-    """Statements kept per shape, least recently used out past `KEPT`: those without an access
-    clause (system clients) and those with one apart, so callers whose clause is made per request
-    (a client's own, a carer's not kept) never push out the others."""
+    """Statements kept per shape, least recently used out past `KEPT_OPEN` and `KEPT_RESTRICTED`:
+    those without an access clause (system clients) and those with one apart, so callers whose
+    clause is made per request (a client's own, a carer's not kept) never push out the others."""
 
     def __init__(self):
         self._open: OrderedDict = OrderedDict()
@@ -79,7 +83,7 @@ class Kept:
                 pass
             return kept
         kept = table[key] = build(PER_CALLER if restricted else 0)
-        while len(table) > KEPT:
+        while len(table) > (KEPT_RESTRICTED if restricted else KEPT_OPEN):
             try:
                 table.popitem(last=False)
             except KeyError:

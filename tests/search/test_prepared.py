@@ -156,3 +156,17 @@ def test_searches_of_other_shapes_are_built_per_request(store):
         with store.engine.connect() as conn:
             q = execute.parse(res_type, search, base_url="http://test/fhir")
             assert prepared.prepared(conn, q, None, "http://test/fhir", None) is None, search
+
+
+def test_statements_kept_per_caller_are_bounded_apart_from_the_system_clients(store):
+    """Carers' statements (one per shape and access clause) never push out a system client's, and
+    never hold more than their bound of statements, clauses and all."""
+    _world(store)
+    system = [("subject", "Patient/anna"), ("status", "completed")]
+    store.search("Communication", system)
+    open_before = dict(prepared._searches._open)
+    for i in range(prepared.KEPT_RESTRICTED + 20):  # as many callers, each with a clause of their own
+        clause = resources.c.res_id != f"msg-anna-{i % 5}"
+        assert len(store.ids("Communication", [("subject", "Patient/anna")], restrict=lambda t: clause)) == 4
+    assert len(prepared._searches._restricted) == prepared.KEPT_RESTRICTED
+    assert all(prepared._searches._open.get(k) is v for k, v in open_before.items())
