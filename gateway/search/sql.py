@@ -384,10 +384,9 @@ class Binder:
         self.values: dict = {}
 
     def bind(self, values: dict) -> dict:
-        n = len(self.values)
         out = {}
-        for i, (k, x) in enumerate(values.items()):
-            name = f"v{n + i}"
+        for k, x in values.items():
+            name = f"v{len(self.values)}"  # as `prepared._values` names them
             self.values[name] = x
             # No type of its own: it takes the column's, as a value written in would.
             out[k] = bindparam(name, type_=NULLTYPE, required=True)
