@@ -70,8 +70,8 @@ class Kept:
         self._restricted: OrderedDict = OrderedDict()
 
     def get(self, key: tuple, clauses: tuple, build):
-        """What is kept for (`key`, `clauses`), from `build()` the first time. `clauses`: the
-        access clauses the statements hold (None: no limit)."""
+        """What is kept for (`key`, `clauses`), from `build(compile_after)` the first time.
+        `clauses`: the access clauses the statements hold (None: no limit)."""
         restricted = any(c is not None for c in clauses)
         table = self._restricted if restricted else self._open
         key = (key, tuple(_Same(c) for c in clauses))
