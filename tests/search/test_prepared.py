@@ -112,7 +112,7 @@ def test_a_kept_search_finds_what_the_search_built_per_request_finds(store, sear
     for restrict in (None, lambda t: _ANNA_HIDDEN, lambda t: _BERT_ONLY):
         used: list = []
         built = _found(store, res_type, params, restrict, False, used)
-        uses = 2 if restrict is None else PER_CALLER + 2  # through SQLAlchemy first, then to the driver
+        uses = 2 if restrict is None else PER_CALLER + 2  # with a clause: through SQLAlchemy first, then direct
         for _ in range(uses):
             assert _found(store, res_type, params, restrict, True, used) == built, (params, restrict)
         assert used == [True] * uses  # the kept path answered
