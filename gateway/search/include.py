@@ -76,13 +76,12 @@ def _forward(conn, builder: Builder, inc: Include, frontier: list) -> list:
     sources = sorted({src for src, _, _ in follows})
     target_types = sorted({x for _, _, targets in follows for x in targets})
     clauses = {rtype: builder.restrict(rtype) if builder.restrict else None for rtype in target_types}
-    rids = [rid for src in sources for rid in by_type[src]]
+    rids = [(src, rid) for src in sources for rid in by_type[src]]  # bound as i0, i1, … in this order
 
     def build(compile_after: int) -> Direct:
-        names, n = {}, 0
-        for src in sources:
-            names[src] = [bindparam(f"i{n + j}", type_=t.c.rid.type, required=True) for j in range(len(by_type[src]))]
-            n += len(by_type[src])
+        names = defaultdict(list)
+        for n, (src, _) in enumerate(rids):
+            names[src].append(bindparam(f"i{n}", type_=t.c.rid.type, required=True))
         # Looked up by rid, the page's few rows; every other column is a filter (`unindexed`):
         # without statistics (SQLite always, PostgreSQL before ANALYZE) both databases started
         # from the (target_type, …) or (res_type, param, target_id) index instead, reading every
@@ -100,7 +99,7 @@ def _forward(conn, builder: Builder, inc: Include, frontier: list) -> list:
 
     key = (follows, tuple((src, len(by_type[src])) for src in sources), builder.base_url, conn.dialect.name)
     kept = prepared.includes.get(key, tuple(clauses.values()), build)
-    return kept.all(conn, {f"i{n}": rid for n, rid in enumerate(rids)})
+    return kept.all(conn, {f"i{n}": rid for n, (_, rid) in enumerate(rids)})
 
 
 _HAS_TARGET_ID = unindexed(INDEX_TABLES["reference"].c.target_id).is_not(None)

@@ -179,9 +179,10 @@ class Builder:
 
     def _column(self, f: Filter) -> object:
         p = f.param
+        bound = [(v, self._bound(value_params(p, None, v))) for v in f.values]
         if p.column == "res_id":
-            return R.c.res_id.in_([self._bound(value_params(p, None, v))["id"] for v in f.values if v.code is not None])
-        return or_(*(self._date_point(R.c.last_updated, v, self._bound(value_params(p, None, v))) for v in f.values))
+            return R.c.res_id.in_([b["id"] for v, b in bound if v.code is not None])
+        return or_(*(self._date_point(R.c.last_updated, v, b) for v, b in bound))
 
     def _reference(self, p: SearchParam, t, v: Ref) -> object:
         if v.url is not None:
