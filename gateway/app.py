@@ -55,6 +55,8 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     audits = GroupCommit()  # concurrent reads' audit records share one commit (audit_commit.py)
     write_back = _write_back(settings)
 
+    trimming = memory.Every()
+
     @app.before_request
     def start():
         g.started = time.perf_counter()
@@ -65,8 +67,8 @@ def create_app(config: Settings | dict | None = None) -> Flask:
 
     @app.after_request
     def finish(response: Response):
-        if (request.content_length or 0) >= memory.LARGE_BODY:
-            # Once the answer is sent and the parsed body freed, give that memory back (memory.py).
+        if (request.content_length or 0) >= memory.LARGE_BODY or trimming.due():
+            # Once the answer is sent (and a large body freed), give free memory back (memory.py).
             response.call_on_close(lambda: memory.trim())
         response.headers["X-Request-ID"] = g.request_id
         if log.isEnabledFor(logging.INFO):
