@@ -141,6 +141,16 @@ class Policy:
             return (self.carer_patient_id,)
         return ()
 
+    def confines_to(self, patient_id: str) -> bool:
+        """Whether every clause `restrict` makes (not None) lies within this one patient's record
+        (`in_record`), built on that record's own lookups: for a carer or representative of that
+        patient, the patient themselves, and a practitioner whose only client it is."""
+        if self.unrestricted:
+            return False
+        if self.patients:
+            return self.patients == (patient_id,)
+        return self.access.role == "related-person" and self.carer_patient_id == patient_id
+
     @cached_property
     def practitioner_identities(self) -> frozenset[str]:
         """The practitioner and their current PractitionerRoles: whom they act as."""

@@ -78,10 +78,13 @@ _START, _END, _SINCE = bindparam("everything_start"), bindparam("everything_end"
 _LIMIT = bindparam("everything_limit")
 
 
-def conditions(q: Everything, restrict: Callable[[str], object], record: Callable[[str, object], object]) -> list:
+def conditions(q: Everything, restrict: Callable[[str], object], record: Callable[[str, object], object],
+               confined: bool = False) -> list:
     """The WHERE of the operation: per type, in the record AND visible AND within the filters; the
     patient and the dates as parameters (`parameters`). `record(type, patients)`: the type's rows
-    in the record of `patients` (here a tuple of one bound parameter)."""
+    in the record of `patients` (here a tuple of one bound parameter). `confined`: every access
+    clause lies within this patient's record already (a carer of this client), so it stands for
+    the record: its lookups once, not twice."""
     start = _START if q.start is not None else None
     end = _END if q.end is not None else None
     per_type = []
@@ -91,8 +94,10 @@ def conditions(q: Everything, restrict: Callable[[str], object], record: Callabl
         # prefers the res_type index, which grows with the number of clients). Patient and directory
         # entries are found by (res_type, res_id), which needs the type indexed.
         by_rid = t not in INCLUDED and t != "Patient"
-        parts = [equals(unindexed(R.c.res_type) if by_rid else R.c.res_type, t), record(t, PATIENTS)]
+        parts = [equals(unindexed(R.c.res_type) if by_rid else R.c.res_type, t)]
         clause = restrict(t)
+        if clause is None or not confined:
+            parts.append(record(t, PATIENTS))
         if clause is not None:
             parts.append(clause)
         dated = _care_dates(t, start, end)
@@ -137,10 +142,10 @@ _OWN_CACHE = {"compiled_cache": LRUCache(32)}
 _UNRESTRICTED = LRUCache(64)
 
 
-def _statements(q: Everything, restrict, record) -> tuple:
+def _statements(q: Everything, restrict, record, confined: bool) -> tuple:
     """(conditions, count statement, first-page statement), their values bound by `parameters`."""
     def build():
-        conds = conditions(q, restrict, record)
+        conds = conditions(q, restrict, record, confined)
         return conds, select(func.count()).select_from(R).where(*conds), _page(conds)
     if any(restrict(t) is not None for t in q.types):
         return build()
@@ -162,11 +167,12 @@ def _page(conds: list, cursor: paging.Cursor | None = None):
 
 
 def everything_bundle(conn, q: Everything, *, cursor: paging.Cursor | None, base_url: str, page_key: bytes,
-                      restrict: Callable[[str], object], record: Callable[[str, object], object]) -> tuple[bytes, list]:
-    """(the searchset Bundle, the rows shown) for one page."""
+                      restrict: Callable[[str], object], record: Callable[[str, object], object],
+                      confined: bool = False) -> tuple[bytes, list]:
+    """(the searchset Bundle, the rows shown) for one page (`confined`: see `conditions`)."""
     base_url = base_url.rstrip("/")
     path = endpoint(q.patient_id)
-    conds, count, first_page = _statements(q, restrict, record)
+    conds, count, first_page = _statements(q, restrict, record, confined)
     values = parameters(q)
     total = conn.execute(count, values, execution_options=_OWN_CACHE).scalar_one()
     self_params = q.applied if cursor is None else [(paging.PAGE, paging.sign(page_key, cursor))]

@@ -161,6 +161,46 @@ def test_the_client_and_their_representative_get_the_whole_compartment(network, 
         assert as_(who).get("Patient/ander/$everything").status_code == 404
 
 
+@pytest.mark.parametrize("who, confined", [("RelatedPerson/dochter", True), ("RelatedPerson/buurman", True),
+                                           ("RelatedPerson/mentor", True), ("Patient/moeder", True),
+                                           ("Practitioner/wijkverpleegkundige", True), (None, False)])
+def test_a_clause_within_the_clients_record_stands_for_the_record_with_the_same_answer(network, as_, monkeypatch,
+                                                                                          who, confined):
+    # A carer's, representative's, client's or (one client's) practitioner's access clause is built on
+    # this client's record lookups, so the statement leaves out the record's own; where a type is
+    # not limited (the directory, for a practitioner; everything, for a system client) it stays.
+    from gateway.policy import Policy
+
+    said, confines_to = [], Policy.confines_to
+    monkeypatch.setattr(Policy, "confines_to", lambda self, pid: said.append(confines_to(self, pid)) or said[-1])
+    caller = as_(who) if who else as_(scope="system/*.rs")
+    answer = _everything(caller)
+    assert said and set(said) == {confined}
+    monkeypatch.setattr(Policy, "confines_to", lambda self, pid: False)
+    again = _everything(caller)
+    # The same record; of its AuditEvents, those of the first answer and the one recording it.
+    audits = {r for r in answer if r.startswith("AuditEvent/")}
+    assert again - {r for r in again if r.startswith("AuditEvent/")} == answer - audits
+    assert audits <= again
+
+
+def test_a_practitioner_of_two_clients_gets_each_clients_record_apart(network, client, as_, monkeypatch):
+    # Their clause covers both clients' compartments: the record's own lookups must stay.
+    from gateway.policy import Policy
+
+    put_all(client, [{"resourceType": "CareTeam", "id": "team-ander-wv", "status": "active",
+                      "subject": {"reference": "Patient/ander"},
+                      "participant": [{"member": {"reference": "Practitioner/wijkverpleegkundige"}}]}])
+    said, confines_to = [], Policy.confines_to
+    monkeypatch.setattr(Policy, "confines_to", lambda self, pid: said.append(confines_to(self, pid)) or said[-1])
+    nurse = as_("Practitioner/wijkverpleegkundige")
+    assert _everything(nurse) == MOEDER_RECORD
+    assert {r for r in _everything(nurse, "ander") if not r.startswith(DIRECTORY)} == {
+        "Patient/ander", "RelatedPerson/zoon-ander", "CareTeam/team-ander", "CareTeam/team-ander-wv",
+        "CarePlan/plan-ander"}
+    assert said and not any(said)
+
+
 def test_an_unknown_and_a_hidden_patient_give_the_same_404(network, as_):
     for who in ("Practitioner/wijkverpleegkundige", "RelatedPerson/dochter", "Patient/moeder"):
         caller = as_(who)
