@@ -161,18 +161,26 @@ def test_the_client_and_their_representative_get_the_whole_compartment(network, 
         assert as_(who).get("Patient/ander/$everything").status_code == 404
 
 
+@pytest.fixture
+def said(monkeypatch):
+    """What `Policy.confines_to` answered, in order."""
+    from gateway.policy import Policy
+
+    answers, confines_to = [], Policy.confines_to
+    monkeypatch.setattr(Policy, "confines_to", lambda self, pid: answers.append(confines_to(self, pid)) or answers[-1])
+    return answers
+
+
 @pytest.mark.parametrize("who, confined", [("RelatedPerson/dochter", True), ("RelatedPerson/buurman", True),
                                            ("RelatedPerson/mentor", True), ("Patient/moeder", True),
                                            ("Practitioner/wijkverpleegkundige", True), (None, False)])
 def test_a_clause_within_the_clients_record_stands_for_the_record_with_the_same_answer(network, as_, monkeypatch,
-                                                                                          who, confined):
+                                                                                          said, who, confined):
     # A carer's, representative's, client's or (one client's) practitioner's access clause is built on
     # this client's record lookups, so the statement leaves out the record's own; where a type is
     # not limited (the directory, for a practitioner; everything, for a system client) it stays.
     from gateway.policy import Policy
 
-    said, confines_to = [], Policy.confines_to
-    monkeypatch.setattr(Policy, "confines_to", lambda self, pid: said.append(confines_to(self, pid)) or said[-1])
     caller = as_(who) if who else as_(scope="system/*.rs")
     answer = _everything(caller)
     assert said and set(said) == {confined}
@@ -184,15 +192,11 @@ def test_a_clause_within_the_clients_record_stands_for_the_record_with_the_same_
     assert audits <= again
 
 
-def test_a_practitioner_of_two_clients_gets_each_clients_record_apart(network, client, as_, monkeypatch):
+def test_a_practitioner_of_two_clients_gets_each_clients_record_apart(network, client, as_, said):
     # Their clause covers both clients' compartments: the record's own lookups must stay.
-    from gateway.policy import Policy
-
     put_all(client, [{"resourceType": "CareTeam", "id": "team-ander-wv", "status": "active",
                       "subject": {"reference": "Patient/ander"},
                       "participant": [{"member": {"reference": "Practitioner/wijkverpleegkundige"}}]}])
-    said, confines_to = [], Policy.confines_to
-    monkeypatch.setattr(Policy, "confines_to", lambda self, pid: said.append(confines_to(self, pid)) or said[-1])
     nurse = as_("Practitioner/wijkverpleegkundige")
     assert _everything(nurse) == MOEDER_RECORD
     assert {r for r in _everything(nurse, "ander") if not r.startswith(DIRECTORY)} == {
