@@ -83,7 +83,7 @@ def conditions(q: Everything, restrict: Callable[[str], object], record: Callabl
     """The WHERE of the operation: per type, in the record AND visible AND within the filters; the
     patient and the dates as parameters (`parameters`). `record(type, patients)`: the type's rows
     in the record of `patients` (here a tuple of one bound parameter). `confined`: every access
-    clause lies within this patient's record already (a carer of this client), so it stands for
+    clause lies within this patient's record already (`Policy.confines_to`), so it stands for
     the record: its lookups once, not twice."""
     start = _START if q.start is not None else None
     end = _END if q.end is not None else None
