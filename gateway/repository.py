@@ -70,7 +70,15 @@ _INSERT_INDEX = {kind: insert(table) for kind, table in INDEX_TABLES.items()}
 # What a write runs that reads no index or compartment row: held rows need not go in before these.
 _BLIND = frozenset(map(id, (_CURRENT, _INSERT_RESOURCE, _UPDATE_RESOURCE, _INSERT_HISTORY, _INSERT_HISTORY_ASKING,
                             _INSERT_COMPARTMENT, *_INSERT_INDEX.values())))
-_DELETE_INDEX = [delete(table).where(table.c.rid == bindparam("k_rid")) for table in INDEX_TABLES.values()]
+_DELETE_INDEX = [Direct(delete(table).where(table.c.rid == bindparam("k_rid"))) for table in INDEX_TABLES.values()]
+
+
+@functools.lru_cache(maxsize=64)  # a few statements, each with the one set of columns its rows hold
+def _writing(statement, columns: tuple[str, ...]) -> Direct:
+    """A write statement straight to the driver, for rows that give these columns. Through
+    `Connection.execute` a create's six statements cost more than a third of the time it holds
+    SQLite's one write lock (bench/results/2026-12-02-round12-summary.md)."""
+    return Direct(statement, list(columns))
 # Bump when what index rows hold changes (search parameters, consent facts, the date rule), so
 # `samenzorg db upgrade` rebuilds them: 2 = dates as Amsterdam days, Consent provision-actor.
 INDEX_RULES = "2"
@@ -558,7 +566,7 @@ class Repository:
 
     def _insert_rows(self, statement, rows: list[dict]) -> None:
         if self._held is None:
-            self.conn.execute(statement, rows)
+            _writing(statement, tuple(rows[0])).execute_many(self.conn, rows)
         else:
             self._held.setdefault(statement, []).extend(rows)
 
@@ -578,21 +586,22 @@ class Repository:
         values = dict(version=version, last_updated=now, deleted=resource is None, body=body)
         try:
             if current is None:
-                rid = self.conn.execute(_INSERT_RESOURCE, {"res_type": res_type, "res_id": res_id,
-                                                           **values}).scalar_one()
+                row = {"res_type": res_type, "res_id": res_id, **values}
+                rid = _writing(_INSERT_RESOURCE, tuple(row)).first(self.conn, row)[0]
             else:
                 rid = current.rid
-                result = self.conn.execute(_UPDATE_RESOURCE, {"k_rid": rid, "k_version": current.version, **values})
-                if result.rowcount != 1:
+                matched = _writing(_UPDATE_RESOURCE, tuple(values)).execute(
+                    self.conn, {"k_rid": rid, "k_version": current.version, **values})
+                if matched != 1:
                     raise Conflict(f"{res_type}/{res_id} was changed concurrently; retry.")
             history = {"res_type": res_type, "res_id": res_id, "method": method,
                        **{k: values[k] for k in ("version", "last_updated", "body")}}
             if self.conn.dialect.name == "sqlite":
-                seq = self.conn.execute(_INSERT_HISTORY, history).scalar_one()
+                seq = _writing(_INSERT_HISTORY, tuple(history)).first(self.conn, history)[0]
                 self._subscribed = anyone_subscribed(self.conn, res_type)
             else:
-                seq, self._subscribed = self.conn.execute(_INSERT_HISTORY_ASKING,
-                                                          {**history, "k_watched": res_type}).one()
+                seq, self._subscribed = _writing(_INSERT_HISTORY_ASKING, tuple(history)).first(
+                    self.conn, {**history, "k_watched": res_type})
         except IntegrityError:
             raise Conflict(f"{res_type}/{res_id} was written concurrently; retry.") from None
         rows = index_rows(resource) if resource is not None else None
@@ -625,7 +634,7 @@ class Repository:
                  rows: dict[str, list[dict]] | None = None) -> None:
         if not fresh:  # a resource created just now has no rows to replace
             for statement in _DELETE_INDEX:
-                self.conn.execute(statement, {"k_rid": rid})
+                statement.execute(self.conn, {"k_rid": rid})
         if resource is None:
             return
         facts = fact_rows(resource)

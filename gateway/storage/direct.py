@@ -16,6 +16,9 @@ through `Connection.execute`.
 from __future__ import annotations
 
 from collections import namedtuple
+from contextlib import contextmanager
+
+from sqlalchemy.exc import DBAPIError
 
 
 class _Compiled:
@@ -35,7 +38,7 @@ class _Compiled:
         self.defaults = {name: processors[name](v) if name in processors else v
                          for name, v in state.parameters.items() if name not in given}
         self.binds = {name: p for name, p in processors.items() if name in given}
-        columns = list(getattr(stmt, "selected_columns", ()))
+        columns = list(stmt.exported_columns)  # a SELECT's columns, an INSERT's RETURNING
         self.results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
         self.row = namedtuple("Row", [c.key for c in columns], rename=True) if columns else None
 
@@ -83,26 +86,45 @@ class Direct:
                 self._by_dialect[dialect.name] = None
         return self._by_dialect[dialect.name]
 
-    def _cursor(self, conn):
+    @contextmanager
+    def _cursor(self, conn, sql: str, args):
+        """The driver's cursor in the connection's transaction; a driver error is raised as
+        SQLAlchemy raises it through `Connection.execute` (an `IntegrityError` stays one)."""
         if not conn.in_transaction():
             conn.begin()
-        return conn.connection.driver_connection.cursor()
+        dbapi = conn.dialect.loaded_dbapi
+        cur = conn.connection.driver_connection.cursor()
+        try:
+            yield cur
+        except dbapi.Error as error:
+            raise DBAPIError.instance(sql, args, error, dbapi.Error, hide_parameters=True,
+                                     dialect=conn.dialect) from error
+        finally:
+            cur.close()
 
     def all(self, conn, params: dict) -> list:
         """The rows, with attributes named as the statement's columns."""
         compiled = self._compiled(conn)
         if compiled is None:
             return conn.execute(self.stmt, params).all()
-        cur = self._cursor(conn)
-        try:
-            cur.execute(compiled.sql, compiled.args(params))
+        args = compiled.args(params)
+        with self._cursor(conn, compiled.sql, args) as cur:
+            cur.execute(compiled.sql, args)
             return compiled.rows(cur.fetchall())
-        finally:
-            cur.close()
 
     def first(self, conn, params: dict):
         rows = self.all(conn, params)
         return rows[0] if rows else None
+
+    def execute(self, conn, params: dict) -> int:
+        """Run a statement that returns no rows (UPDATE, DELETE); how many rows it matched."""
+        compiled = self._compiled(conn)
+        if compiled is None:
+            return conn.execute(self.stmt, params).rowcount
+        args = compiled.args(params)
+        with self._cursor(conn, compiled.sql, args) as cur:
+            cur.execute(compiled.sql, args)
+            return cur.rowcount
 
     def execute_many(self, conn, params: list[dict]) -> None:
         """One execution per parameter set, in one driver call (an INSERT of several rows)."""
@@ -110,8 +132,6 @@ class Direct:
         if compiled is None:
             conn.execute(self.stmt, params)
             return
-        cur = self._cursor(conn)
-        try:
-            cur.executemany(compiled.sql, [compiled.args(p) for p in params])
-        finally:
-            cur.close()
+        args = [compiled.args(p) for p in params]
+        with self._cursor(conn, compiled.sql, args) as cur:
+            cur.executemany(compiled.sql, args)

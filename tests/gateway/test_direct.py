@@ -3,7 +3,7 @@ on SQLite and PostgreSQL, in the connection's transaction, and step aside for st
 from datetime import datetime
 
 import pytest
-from sqlalchemy import bindparam, event, insert, select
+from sqlalchemy import bindparam, event, exc, insert, select, update
 
 from gateway.storage.db import make_engine
 from gateway.storage.direct import Direct
@@ -54,6 +54,30 @@ def test_it_runs_in_the_connections_transaction_begun_as_execute_would(engine):
     with engine.connect() as conn:
         rows = conn.execute(select(audit_log.c.recorded, audit_log.c.body)).all()
     assert [tuple(r) for r in rows] == [(WHEN, b"c")]  # stored as SQLAlchemy stores it
+
+
+def test_writes_give_their_returning_rows_and_row_counts_and_are_stored_as_execute_stores_them(engine):
+    columns = ["res_type", "res_id", "version", "last_updated", "deleted", "body"]
+    create = Direct(insert(resources).returning(resources.c.rid), columns)
+    bump = Direct(update(resources).where(resources.c.res_id == bindparam("k_id"),
+                                          resources.c.version == bindparam("k_version")), ["version"])
+    with engine.connect().execution_options(write=True) as conn, conn.begin():
+        new = create.first(conn, {"res_type": "Goal", "res_id": "g1", "version": 1, "last_updated": WHEN,
+                                  "deleted": False, "body": b"{}"})
+        assert isinstance(new.rid, int) and new.rid == new[0]
+        assert bump.execute(conn, {"k_id": "g1", "k_version": 1, "version": 2}) == 1
+        assert bump.execute(conn, {"k_id": "g1", "k_version": 1, "version": 3}) == 0  # a lost race matches none
+    with engine.connect() as conn:
+        stored = conn.execute(CURRENT, {"k_type": "Goal", "k_id": "g1"}).one()
+    assert (stored.rid, stored.version, stored.last_updated, stored.deleted) == (new.rid, 2, WHEN, False)
+
+
+def test_a_driver_error_is_raised_as_sqlalchemy_raises_it(engine):
+    create = Direct(insert(resources), ["res_type", "res_id", "version", "last_updated", "deleted"])
+    taken = {"res_type": "CarePlan", "res_id": "p0", "version": 1, "last_updated": WHEN, "deleted": False}
+    with engine.connect().execution_options(write=True) as conn, conn.begin():
+        with pytest.raises(exc.IntegrityError):  # (res_type, res_id) is unique: a conflict, not a 500
+            create.execute(conn, taken)
 
 
 def test_a_statement_listener_sees_it_through_connection_execute(engine):
