@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from .durable import WalSync
+from .durable import Checkpoints, WalSync
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -28,6 +28,7 @@ class WriterLockConnection(sqlite3.Connection):
 
     writer_lock_path: str | None = None
     wal_sync: WalSync | None = None  # set when the database is a file in WAL mode (durable.py)
+    checkpoints: Checkpoints | None = None  # with wal_sync
     _lock_fd: int | None = None
     _locked = False
     _changes_synced = 0  # total_changes when this connection's writes were last made durable
@@ -54,7 +55,8 @@ class WriterLockConnection(sqlite3.Connection):
         if wrote and self.wal_sync is not None:
             # Durable before commit() returns, synced after the write lock is free (durable.py).
             self.wal_sync.wait()
-            self._changes_synced = self.total_changes
+            changed, self._changes_synced = self.total_changes - self._changes_synced, self.total_changes
+            self.checkpoints.after_commit(changed)
 
     def rollback(self) -> None:
         try:
@@ -74,19 +76,20 @@ class WriterLockConnection(sqlite3.Connection):
 def make_engine(url: str, **kwargs) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        lock_path = wal_sync = None
+        lock_path = wal_sync = checkpoints = None
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             database = str(Path(parsed.database).resolve())
-            lock_path, wal_sync = database + "-writers.lock", WalSync(database)
+            lock_path, wal_sync, checkpoints = database + "-writers.lock", WalSync(database), Checkpoints(database)
         engine = create_engine(url, connect_args={"timeout": 30, "factory": WriterLockConnection}, **kwargs)
-        _sqlite_pragmas(engine, lock_path, wal_sync)
+        _sqlite_pragmas(engine, lock_path, wal_sync, checkpoints)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 
 
-def _sqlite_pragmas(engine: Engine, lock_path: str | None, wal_sync: WalSync | None) -> None:
+def _sqlite_pragmas(engine: Engine, lock_path: str | None, wal_sync: WalSync | None,
+                    checkpoints: Checkpoints | None) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_conn, _record):
         # Let SQLAlchemy, not the driver, decide when a transaction begins.
@@ -100,6 +103,10 @@ def _sqlite_pragmas(engine: Engine, lock_path: str | None, wal_sync: WalSync | N
         # itself need not sync (NORMAL); where WAL is unavailable, SQLite syncs inside COMMIT (FULL).
         dbapi_conn.wal_sync = wal_sync if wal else None
         cur.execute("PRAGMA synchronous=" + ("NORMAL" if dbapi_conn.wal_sync else "FULL"))
+        if dbapi_conn.wal_sync:
+            # WAL checkpoints run beside the writers, not inside their COMMIT (durable.py).
+            dbapi_conn.checkpoints = checkpoints
+            cur.execute("PRAGMA wal_autocheckpoint=0")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()

@@ -26,6 +26,7 @@ until the server is restarted (and SQLite recovers from what is on disk).
 """
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -94,3 +95,48 @@ class WalSync:
             finally:
                 os.close(directory)
             self._synced_inode = inode
+
+
+class Checkpoints:
+    """WAL checkpoints in a thread of their own, not inside a writer's COMMIT.
+
+    SQLite's automatic checkpoint runs inside the COMMIT that takes the WAL past 1,000 pages: it
+    copies the WAL into the database and syncs both while that writer still holds the database's
+    one write lock, so every writer queued behind it waits too, and the request that committed
+    waits for all of it (bench/results/2026-12-02-round12-summary.md). Connections here turn it
+    off (`wal_autocheckpoint=0`); the commit that takes this process past `EVERY` changed rows
+    starts a PASSIVE checkpoint in a short-lived thread on a connection of its own, and returns.
+    Writers go on meanwhile (in WAL mode a checkpoint and a writer may work at once) and readers
+    are never blocked. One checkpoint at a time per process; SQLite runs one at a time per
+    database. Durability does not depend on it: every commit is in the synced WAL already.
+    """
+
+    EVERY = 1000  # rows inserted, updated or deleted; a create changes ~10, so ~1,000-2,000 WAL pages
+
+    def __init__(self, database_path: str):
+        self.database_path = database_path
+        self._lock = threading.Lock()
+        self._changed = 0
+        self._running = False
+
+    def after_commit(self, changed: int) -> None:
+        with self._lock:
+            self._changed += changed
+            if self._changed < self.EVERY or self._running:
+                return
+            self._changed, self._running = 0, True
+        threading.Thread(target=self._checkpoint, name="samenzorg-wal-checkpoint", daemon=True).start()
+
+    def _checkpoint(self) -> None:
+        try:
+            conn = sqlite3.connect(self.database_path, timeout=30)
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            # Nothing is lost: the WAL keeps every commit, and the next commit past the mark tries again.
+            logging.getLogger("samenzorg").warning("WAL checkpoint failed", exc_info=True)
+        finally:
+            with self._lock:
+                self._running = False

@@ -13,9 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 
 import pytest
-from sqlalchemy import exc, insert, select, text
+from sqlalchemy import exc, func, insert, select, text
 
 from gateway.storage.db import make_engine
+from gateway.storage.durable import Checkpoints
 from gateway.storage.tables import server_state
 
 pytestmark = pytest.mark.skipif(bool(os.environ.get("SAMENZORG_TEST_DATABASE_URL")),
@@ -141,3 +142,84 @@ def test_sqlite_commits_without_syncing_inside_commit_only_where_the_wal_is_sync
             assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
     finally:
         memory.dispose()
+
+
+# WAL checkpoints (durable.Checkpoints): beside the writers, never inside their COMMIT.
+
+def _fill(engine, commits: int, rows: int, tag: str) -> None:
+    for c in range(commits):
+        with engine.connect().execution_options(write=True) as conn, conn.begin():
+            conn.execute(insert(server_state), [{"key": f"{tag}{c}-{r}", "value": "v" * 200} for r in range(rows)])
+
+
+def _checkpoints(engine) -> Checkpoints:
+    conn = engine.raw_connection()
+    try:
+        return conn.driver_connection.checkpoints
+    finally:
+        conn.close()
+
+
+def _settled(checkpoints: Checkpoints) -> None:
+    deadline = time.monotonic() + 10
+    while checkpoints._running and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not checkpoints._running
+
+
+def test_no_commit_checkpoints_the_wal_itself(database_url, monkeypatch):
+    monkeypatch.setattr(Checkpoints, "EVERY", 10**9)
+    engine = make_engine(database_url)
+    try:
+        _fill(engine, 150, 100, "k")
+        with closing(sqlite3.connect(_database(database_url))) as conn:  # not the last to close
+            busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        engine.dispose()
+    # SQLite's own would have run inside the COMMIT past 1,000 pages and begun the WAL again.
+    assert busy == 0 and frames > 1500 and copied == frames
+
+
+def test_the_wal_is_checkpointed_beside_the_writers_and_stays_small(database_url, monkeypatch):
+    monkeypatch.setattr(Checkpoints, "EVERY", 500)
+    engine = make_engine(database_url)
+    try:
+        checkpoints = _checkpoints(engine)
+        for part in range(30):
+            _fill(engine, 5, 100, f"p{part}-")
+            _settled(checkpoints)
+        wal = os.path.getsize(_database(database_url) + "-wal")
+    finally:
+        engine.dispose()
+    # Unchecked, these commits wrote 1,500+ pages (6 MB and more) of WAL; begun again after each
+    # checkpoint, it holds little more than the commits since the last one.
+    assert 0 < wal < 2 * 1024 * 1024
+
+
+def test_writers_go_on_while_a_checkpoint_runs(database_url, monkeypatch):
+    monkeypatch.setattr(Checkpoints, "EVERY", 100)
+    release, started = threading.Event(), []
+    checkpoint = Checkpoints._checkpoint
+
+    def slow_disk(self):  # a checkpoint on a slow disk: hard to cause for real
+        started.append(threading.current_thread().name)
+        release.wait(10)
+        checkpoint(self)
+
+    monkeypatch.setattr(Checkpoints, "_checkpoint", slow_disk)
+    engine = make_engine(database_url)
+    try:
+        _fill(engine, 1, 100, "first")
+        assert started == ["samenzorg-wal-checkpoint"]
+        writer = threading.Thread(target=_fill, args=(engine, 10, 100, "meanwhile"))
+        writer.start()
+        writer.join(10)
+        assert not writer.is_alive(), "a writer waited for the checkpoint"
+        assert len(started) == 1  # one at a time: the commits past the mark meanwhile start none
+        release.set()
+        _settled(_checkpoints(engine))
+        with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(server_state)).scalar() >= 1100
+    finally:
+        release.set()
+        engine.dispose()
