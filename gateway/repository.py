@@ -75,10 +75,12 @@ _DELETE_INDEX = [Direct(delete(table).where(table.c.rid == bindparam("k_rid"))) 
 
 @functools.lru_cache(maxsize=64)  # a few statements, each with the one set of columns its rows hold
 def _writing(statement, columns: tuple[str, ...]) -> Direct:
-    """A write statement straight to the driver, for rows that give these columns. Through
-    `Connection.execute` a create's six statements cost more than a third of the time it holds
-    SQLite's one write lock (bench/results/2026-12-02-round12-summary.md)."""
-    return Direct(statement, list(columns))
+    """A write of `_BLIND` straight to the driver, for rows that give these columns, also while a
+    transaction holds index rows back. Through `Connection.execute` a create's six statements cost
+    more than a third of the time it holds SQLite's one write lock, and a Bundle's ~90 a fifth of
+    its CPU (bench/results/2026-12-02-round12-summary.md)."""
+    assert id(statement) in _BLIND
+    return Direct(statement, list(columns), blind=True)
 # Bump when what index rows hold changes (search parameters, consent facts, the date rule), so
 # `samenzorg db upgrade` rebuilds them: 2 = dates as Amsterdam days, Consent provision-actor.
 INDEX_RULES = "2"
@@ -562,7 +564,7 @@ class Repository:
     def _release(self) -> None:
         held, self._held = self._held, {}
         for statement, rows in held.items():
-            self.conn.execute(statement, rows)
+            _writing(statement, tuple(rows[0])).execute_many(self.conn, rows)
 
     def _insert_rows(self, statement, rows: list[dict]) -> None:
         if self._held is None:

@@ -9,7 +9,9 @@ in the connection's transaction, begun first when there is none, as `Connection.
 
 Whenever anything listens to statements on the connection (`Repository.holding_rows` releasing
 held rows, tests recording statements), it goes through `Connection.execute` instead, so no
-listener misses it. IN lists built into a statement are expanded once, when it is compiled; a
+listener misses it; a `blind` statement (a write that reads no row another may be holding back)
+passes the statement listeners (`before_execute`) and steps aside only for the recorders of
+driver SQL (`before_cursor_execute`). IN lists built into a statement are expanded once, when it is compiled; a
 statement whose SQL changes with the values given (an IN list given at execution) always goes
 through `Connection.execute`.
 """
@@ -64,16 +66,17 @@ PER_CALLER = 4
 class Direct:
     """A statement built once, run straight through the driver (see the module's docstring)."""
 
-    def __init__(self, stmt, column_keys: list[str] | None = None, *, compile_after: int = 0):
+    def __init__(self, stmt, column_keys: list[str] | None = None, *, compile_after: int = 0,
+                 blind: bool = False):
         """`compile_after`: executions through `Connection.execute` first (`PER_CALLER` for a
-        statement made per caller)."""
-        self.stmt, self.column_keys, self._uses_left = stmt, column_keys, compile_after
+        statement made per caller). `blind`: see the module's docstring."""
+        self.stmt, self.column_keys, self._uses_left, self.blind = stmt, column_keys, compile_after, blind
         self._by_dialect: dict[str, _Compiled | None] = {}
 
     def _compiled(self, conn) -> _Compiled | None:
         """None: through `Connection.execute` this time (a listener, not yet used enough) or
         always (an IN list given at execution)."""
-        if conn.dispatch.before_execute or conn.dispatch.before_cursor_execute:
+        if conn.dispatch.before_cursor_execute or (conn.dispatch.before_execute and not self.blind):
             return None
         if self._uses_left > 0:
             self._uses_left -= 1

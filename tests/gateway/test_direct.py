@@ -88,6 +88,21 @@ def test_a_statement_listener_sees_it_through_connection_execute(engine):
     assert row.res_id == "p0" and len(seen) == 1 and "FROM resources" in seen[0]
 
 
+def test_a_blind_write_passes_statement_listeners_but_not_recorders_of_driver_sql(engine):
+    append = {blind: Direct(insert(audit_log), ["recorded", "body"], blind=blind) for blind in (False, True)}
+    statements, driver_sql = [], []
+    with engine.connect().execution_options(write=True) as conn, conn.begin():
+        event.listen(conn, "before_execute", lambda c, statement, *a: statements.append(statement))
+        for blind, direct in append.items():
+            direct.execute_many(conn, [{"recorded": WHEN, "body": b"%d" % blind}])
+        assert statements == [append[False].stmt]  # what holds rows back hears of the others only
+        event.listen(conn, "before_cursor_execute", lambda *a: driver_sql.append(a[2]))
+        append[True].execute_many(conn, [{"recorded": WHEN, "body": b"2"}])
+        assert len(driver_sql) == 1 and "INSERT INTO audit_log" in driver_sql[0]
+    with engine.connect() as conn:
+        assert sorted(conn.execute(select(audit_log.c.body)).scalars()) == [b"0", b"1", b"2"]
+
+
 def test_an_in_list_expanded_at_execution_goes_through_connection_execute(engine):
     expanding = select(resources.c.res_id).where(resources.c.res_id.in_(bindparam("ids", expanding=True)))
     with engine.connect() as conn:
