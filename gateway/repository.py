@@ -71,19 +71,19 @@ _INSERT_INDEX = {kind: insert(table) for kind, table in INDEX_TABLES.items()}
 _BLIND = frozenset(map(id, (_CURRENT, _INSERT_RESOURCE, _UPDATE_RESOURCE, _INSERT_HISTORY, _INSERT_HISTORY_ASKING,
                             _INSERT_COMPARTMENT, *_INSERT_INDEX.values())))
 _DELETE_INDEX = [Direct(delete(table).where(table.c.rid == bindparam("k_rid"))) for table in INDEX_TABLES.values()]
+# Bump when what index rows hold changes (search parameters, consent facts, the date rule), so
+# `samenzorg db upgrade` rebuilds them: 2 = dates as Amsterdam days, Consent provision-actor.
+INDEX_RULES = "2"
 
 
 @functools.lru_cache(maxsize=64)  # a few statements, each with the one set of columns its rows hold
 def _writing(statement, columns: tuple[str, ...]) -> Direct:
     """A write of `_BLIND` straight to the driver, for rows that give these columns, also while a
-    transaction holds index rows back. Through `Connection.execute` a create's six statements cost
-    more than a third of the time it holds SQLite's one write lock, and a Bundle's ~90 a fifth of
-    its CPU (bench/results/2026-12-02-round12-summary.md)."""
+    transaction holds index rows back. Through `Connection.execute`, SQLAlchemy's work per
+    execution was most of what these statements cost, all of it inside SQLite's one write lock
+    (bench/results/2026-12-02-round12-summary.md)."""
     assert id(statement) in _BLIND
     return Direct(statement, list(columns), blind=True)
-# Bump when what index rows hold changes (search parameters, consent facts, the date rule), so
-# `samenzorg db upgrade` rebuilds them: 2 = dates as Amsterdam days, Consent provision-actor.
-INDEX_RULES = "2"
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,13 @@ in the connection's transaction, begun first when there is none, as `Connection.
 
 Whenever anything listens to statements on the connection (`Repository.holding_rows` releasing
 held rows, tests recording statements), it goes through `Connection.execute` instead, so no
-listener misses it; a `blind` statement (a write that reads no row another may be holding back)
-passes the statement listeners (`before_execute`) and steps aside only for the recorders of
-driver SQL (`before_cursor_execute`). IN lists built into a statement are expanded once, when it is compiled; a
-statement whose SQL changes with the values given (an IN list given at execution) always goes
-through `Connection.execute`.
+listener misses it. A `blind` statement (a write that reads no row a transaction may be holding
+back) passes the statement listeners (`before_execute`) and steps aside only for recorders of
+driver SQL (`before_cursor_execute`).
+
+IN lists built into a statement are expanded once, when it is compiled; a statement whose SQL
+changes with the values given (an IN list given at execution) always goes through
+`Connection.execute`.
 """
 from __future__ import annotations
 
