@@ -198,11 +198,12 @@ def test_the_wal_is_checkpointed_beside_the_writers_and_stays_small(database_url
 
 def test_writers_go_on_while_a_checkpoint_runs(database_url, monkeypatch):
     monkeypatch.setattr(Checkpoints, "EVERY", 100)
-    release, started = threading.Event(), []
+    release, began, started = threading.Event(), threading.Event(), []
     checkpoint = Checkpoints._checkpoint
 
     def slow_disk(self):  # a checkpoint on a slow disk: hard to cause for real
         started.append(threading.current_thread().name)
+        began.set()
         release.wait(10)
         checkpoint(self)
 
@@ -210,7 +211,7 @@ def test_writers_go_on_while_a_checkpoint_runs(database_url, monkeypatch):
     engine = make_engine(database_url)
     try:
         _fill(engine, 1, 100, "first")
-        assert started == ["samenzorg-wal-checkpoint"]
+        assert began.wait(10) and started == ["samenzorg-wal-checkpoint"]
         writer = threading.Thread(target=_fill, args=(engine, 10, 100, "meanwhile"))
         writer.start()
         writer.join(10)
