@@ -105,9 +105,28 @@ def _prepared(app, on: bool) -> None:
     prepared.includes, repository._HISTORY = _PREPARED[1:] if on else (per_request, per_request)
 
 
+_POLICY_INIT = None
+
+
+def _shared_clauses(app, on: bool) -> None:
+    # Off: a carer's access clauses hold their own values, kept per carer, as before.
+    from gateway.access_binds import unbound
+    from gateway.policy import Policy
+
+    global _POLICY_INIT
+    _POLICY_INIT = _POLICY_INIT or Policy.__init__
+
+    def own_values(self, *args, **kwargs):
+        _POLICY_INIT(self, *args, **kwargs)
+        self.bound, self.conn = None, unbound(self.conn)
+
+    Policy.__init__ = _POLICY_INIT if on else own_values
+    app.extensions["samenzorg.consent_cache"]._clauses.clear()  # kept as (clause, values) when on
+
+
 # Changes that can be switched off in a running app, to compare old and new code paths in one run.
 TOGGLES = {"consent-cache": _consent_cache, "audit-log": _audit_log, "match-many": _match_many,
-           "direct": _direct, "prepared": _prepared}
+           "direct": _direct, "prepared": _prepared, "shared-clauses": _shared_clauses}
 
 
 def parse_args(argv):

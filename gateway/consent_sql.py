@@ -74,43 +74,51 @@ def referrers(conn, res_type: str, res_id: str) -> frozenset[str]:
     return frozenset(f"{t}/{i}" for t, i in rows)
 
 
-def _rids_with_ref(param: str, ref: str):
+def _rids_with_ref(param: str, ref: str, bind):
     t = _target(ref)
     q = select(idx_reference.c.rid).where(idx_reference.c.param == param)
     if t["target_url"] is not None:
-        return q.where(idx_reference.c.target_url == ref)
-    return q.where(idx_reference.c.target_type == t["target_type"], idx_reference.c.target_id == t["target_id"])
+        return q.where(idx_reference.c.target_url == bind(ref))
+    return q.where(idx_reference.c.target_type == bind(t["target_type"]),
+                   idx_reference.c.target_id == bind(t["target_id"]))
 
 
-def _rids_with_token(param: str, system: str, code: str):
-    return select(idx_token.c.rid).where(idx_token.c.param == param, idx_token.c.system == system,
-                                         idx_token.c.code == code)
+def _rids_with_token(param: str, system: str, code: str, bind):
+    return select(idx_token.c.rid).where(idx_token.c.param == param, idx_token.c.system == bind(system),
+                                         idx_token.c.code == bind(code))
 
 
-def to_sql(expr: consent.Expr, res_type: str):
-    """The filter for resources of one type, as a clause over `resources`."""
+def _as_is(value):
+    return value
+
+
+def to_sql(expr: consent.Expr, res_type: str, bind=_as_is):
+    """The filter for resources of one type, as a clause over `resources`. `bind(value)`: what to
+    put in the clause for each value the Consents gave (access_binds.Binds: a named parameter)."""
     match expr:
         case Const(value):
             return true() if value else false()
         case And(items):
-            return and_(*(to_sql(i, res_type) for i in items))
+            return and_(*(to_sql(i, res_type, bind) for i in items))
         case Or(items):
-            return or_(*(to_sql(i, res_type) for i in items))
+            return or_(*(to_sql(i, res_type, bind) for i in items))
         case Not(item):
-            return not_(to_sql(item, res_type))
+            return not_(to_sql(item, res_type, bind))
         case TypeIn(types):
             return true() if res_type in types else false()
         case IdIn(refs):
             ids = [r.split("/", 1)[1] for r in refs if r.startswith(f"{res_type}/")]
-            return resources.c.res_id.in_(ids) if ids else false()
+            if not ids:
+                return false()
+            return resources.c.res_id.in_(ids if bind is _as_is else [bind(i) for i in ids])
         case HasSecurity(system, code):
-            return resources.c.rid.in_(_rids_with_token(SECURITY, system, code))
+            return resources.c.rid.in_(_rids_with_token(SECURITY, system, code, bind))
         case HasCode(system, code):
-            return resources.c.rid.in_(_rids_with_token(CODE, system, code))
+            return resources.c.rid.in_(_rids_with_token(CODE, system, code, bind))
         case AuthoredBy(ref):
-            return resources.c.rid.in_(_rids_with_ref(AUTHOR, ref))
+            return resources.c.rid.in_(_rids_with_ref(AUTHOR, ref, bind))
         case References(ref):
-            return resources.c.rid.in_(_rids_with_ref(REF, ref))
+            return resources.c.rid.in_(_rids_with_ref(REF, ref, bind))
         case ReferencedBy(ref):
             # Known from the index: the resources `ref` points at. (if_unknown never applies here.)
             m = _LOCAL.fullmatch(ref)
@@ -119,11 +127,12 @@ def to_sql(expr: consent.Expr, res_type: str):
             source = aliased(resources)
             pointed = (select(idx_reference.c.target_id)
                        .join(source, source.c.rid == idx_reference.c.rid)
-                       .where(source.c.res_type == m.group(1), source.c.res_id == m.group(2),
+                       .where(source.c.res_type == bind(m.group(1)), source.c.res_id == bind(m.group(2)),
                               idx_reference.c.param == REF, idx_reference.c.target_type == res_type))
             return resources.c.res_id.in_(pointed)
         case DataDateIn(start, end, strict):
-            return _date_sql(_naive_utc(start), _naive_utc(end), strict)
+            start, end = _naive_utc(start), _naive_utc(end)
+            return _date_sql(None if start is None else bind(start), None if end is None else bind(end), strict)
     raise TypeError(f"not a consent filter expression: {expr!r}")
 
 

@@ -32,6 +32,7 @@ import consent
 from consent.dates import parse_period, within
 
 from .access import AUDITED_ROLES, Access
+from .access_binds import Binds, Bound, shapes
 from . import consent_cache
 from .consent_cache import CarerState, ConsentCache
 from .consent_sql import REF, mentions_referrers, to_sql
@@ -58,6 +59,13 @@ _CLOSED_TEAM = ("inactive", "entered-in-error")
 
 class Policy:
     def __init__(self, conn, access: Access, now: datetime | None = None, cache: ConsentCache | None = None):
+        # A carer's clauses kept in `cache` are shared by the carers of their shape, this carer's
+        # values in `bound`, which `conn` puts into every SELECT it runs (access_binds); run what
+        # they go into on `self.conn`. Without a cache, a carer's clauses hold their values.
+        self.bound: dict | None = None
+        if cache is not None and access.role == "related-person":
+            self.bound = {}
+            conn = Bound(conn, self.bound)
         self.conn = conn
         self.access = access
         self.now = now or datetime.now(timezone.utc)
@@ -264,18 +272,26 @@ class Policy:
             return scope if scope is not None else false()
         if role != "related-person" or not self.carer_patient:
             return false()
-        if self.cache is not None and self._kept():  # from the kept state alone: kept under its stamp
+        if self.bound is not None and self._kept():
+            # From the kept state alone, kept under its stamp; shared by carers of its shape, this
+            # carer's values bound on the request's connection (access_binds).
             key = (res_type, self.carer_patient, self.request().actor_roles)
-            return self.cache.clause(self._carer_state, key, lambda: self._carer_clause(res_type))
+            clause, values = self.cache.clause(self._carer_state, key, lambda: self._shared_clause(res_type))
+            self.bound.update(values)
+            return clause
         return self._carer_clause(res_type)
 
-    def _carer_clause(self, res_type: str):
-        own = self.access.user_id
-        patient = (self.carer_patient_id,)
+    def _shared_clause(self, res_type: str) -> tuple:
+        binds = Binds(res_type)
+        return shapes.share(self._carer_clause(res_type, binds)), binds.values
+
+    def _carer_clause(self, res_type: str, bind=lambda value: value):
+        own = bind(self.access.user_id)
+        patient = (bind(self.carer_patient_id),)
         scope = _referenced_from(res_type, patient) if res_type in DIRECTORY else _compartment(res_type, patient)
         if scope is None:
             return false()
-        allowed = and_(scope, to_sql(self.consent_filter, res_type))
+        allowed = and_(scope, to_sql(self.consent_filter, res_type, bind))
         if res_type == "RelatedPerson":  # one's own record is never hidden from oneself
             allowed = or_(allowed, resources.c.res_id == own)
         if res_type == "AuditEvent":

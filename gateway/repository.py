@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import audit, audit_store, fhirtime
 from .access import Access
+from .access_binds import unbound
 from .consent_cache import ConsentCache
 from .consent_sql import fact_rows, referrers
 from .errors import BadRequest, Conflict, Forbidden, Gone, NotFound, PreconditionFailed
@@ -132,9 +133,9 @@ def _records_refusal(method):
 
 class Repository:
     def __init__(self, conn, access: Access | None = None, consent_cache: ConsentCache | None = None):
-        self.conn = conn
         self.access = access or Access.open()
         self.policy = Policy(conn, self.access, cache=consent_cache)
+        self.conn = self.policy.conn  # for a carer, one that binds their access values (access_binds)
         self.audits: list[audit.Disclosure] = []
         # The FHIR interaction being served (from the route table; per entry in a bundle).
         self.interaction: str | None = None
@@ -549,12 +550,12 @@ class Repository:
         before any other statement runs on this connection, so no read, search, match or
         subscription check can miss them, and at the end."""
         self._held = {}
-        event.listen(self.conn, "before_execute", self._release_before)
+        event.listen(unbound(self.conn), "before_execute", self._release_before)
         try:
             yield
             self._release()
         finally:
-            event.remove(self.conn, "before_execute", self._release_before)
+            event.remove(unbound(self.conn), "before_execute", self._release_before)
             self._held = None
 
     def _release_before(self, conn, statement, *args) -> None:

@@ -42,6 +42,7 @@ class _Compiled:
         self.defaults = {name: processors[name](v) if name in processors else v
                          for name, v in state.parameters.items() if name not in given}
         self.binds = {name: p for name, p in processors.items() if name in given}
+        self.given = frozenset(given)
         columns = list(stmt.exported_columns)  # a SELECT's columns, an INSERT's RETURNING
         self.results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
         self.row = namedtuple("Row", [c.key for c in columns], rename=True) if columns else None
@@ -50,7 +51,11 @@ class _Compiled:
         values = {**self.defaults, **params}
         for name, process in self.binds.items():
             values[name] = process(values[name])
-        return tuple(values[n] for n in self.names) if self.names is not None else values
+        if self.names is not None:
+            return tuple(values[n] for n in self.names)  # a value not given: KeyError
+        if not self.given <= values.keys():  # as the positional form does, not the driver's own error
+            raise KeyError(", ".join(sorted(self.given - values.keys())))
+        return values
 
     def rows(self, raw: list) -> list:
         if any(self.results):
@@ -108,7 +113,11 @@ class Direct:
             cur.close()
 
     def all(self, conn, params: dict) -> list:
-        """The rows, with attributes named as the statement's columns."""
+        """The rows, with attributes named as the statement's columns. On a connection that binds
+        a carer's access values (access_binds.Bound), with those values."""
+        values = getattr(conn, "access_values", None)
+        if values:
+            params = {**params, **values}
         compiled = self._compiled(conn)
         if compiled is None:
             return conn.execute(self.stmt, params).all()

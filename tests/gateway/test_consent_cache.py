@@ -149,7 +149,7 @@ def test_a_kept_access_clause_is_not_used_past_a_period_boundary(client, app, wh
         conn, policy = _policy(engine, cache, now)
         with conn:
             clause = policy.restrict("CarePlan")
-            seen.append(conn.execute(select(resources.c.res_id).where(
+            seen.append(policy.conn.execute(select(resources.c.res_id).where(
                 resources.c.res_type == "CarePlan", clause)).scalars().all())
     assert seen == [["plan"], [], ["plan"]]
 
