@@ -40,9 +40,9 @@ class Binds:
     def __call__(self, value):
         if value is None:  # stays in the SQL as it is (`IS NULL`), part of the shape
             return None
-        name = f"{self.prefix}{len(self.values)}"
-        self.values[name] = value
-        return _named(name)
+        param = _named(f"{self.prefix}{len(self.values)}")
+        self.values[param.key] = value  # the kept parameter's name: one string for every carer
+        return param
 
 
 @functools.lru_cache(maxsize=4096)

@@ -281,6 +281,11 @@ class Policy:
             return clause
         return self._carer_clause(res_type)
 
+    @property
+    def shares_clauses(self) -> bool:
+        """Whether the caller's access clauses are the kept ones, shared by the carers of their shape."""
+        return self.bound is not None and not self.patients and self.carer_patient is not None and self._kept()
+
     def _shared_clause(self, res_type: str) -> tuple:
         binds = Binds(res_type)
         return shapes.share(self._carer_clause(res_type, binds)), binds.values

@@ -342,7 +342,8 @@ class Repository:
         if current.deleted:
             raise Gone(f"Patient/{pid} was deleted.", headers={"ETag": f'W/"{current.version}"'})
         body, rows = everything_bundle(self.conn, q, cursor=cursor, base_url=base_url, page_key=page_key,
-                                       restrict=self.clause, record=in_record, confined=self.policy.confines_to(pid))
+                                       restrict=self.clause, record=in_record, confined=self.policy.confines_to(pid),
+                                       shared_clauses=self.policy.shares_clauses)
         if self.policy.audited:
             # The whole answer is this client's record (directory entries shown as part of it).
             self._audit("operation", [(f"{r.res_type}/{r.res_id}", r.body) for r in rows],

@@ -23,6 +23,7 @@ from sqlalchemy.util import LRUCache
 
 from ..storage.tables import idx_date, resources
 from . import bundle, paging
+from .prepared import Same
 from .sql import equals, unindexed
 
 R = resources
@@ -138,21 +139,31 @@ _OWN_CACHE = {"compiled_cache": LRUCache(32)}
 # A system client's (unrestricted) count and first-page statements per request shape. Building the
 # statement (a dozen per-type lookups, the directory through the record) and deriving its cache key
 # took four fifths of the operation (2.4 ms of ~3 ms of Python); its values are all bound by name.
-# Restricted callers' statements hold their access clauses and are built per request.
 _UNRESTRICTED = LRUCache(64)
+# A carer's, per request shape and access clauses (by identity): their clauses are shared by the
+# carers whose Consents have the same shape, their own values bound on the connection
+# (access_binds), so carers of one shape share these too. Other restricted callers' clauses are
+# made per request, and so are their statements.
+_SHARED_CLAUSES = LRUCache(16)
 
 
-def _statements(q: Everything, restrict, record, confined: bool) -> tuple:
-    """(conditions, count statement, first-page statement), their values bound by `parameters`."""
+def _statements(q: Everything, restrict, record, confined: bool, shared_clauses: bool) -> tuple:
+    """(conditions, count statement, first-page statement), their values bound by `parameters`
+    (and, for `shared_clauses`, by the connection)."""
     def build():
         conds = conditions(q, restrict, record, confined)
         return conds, select(func.count()).select_from(R).where(*conds), _page(conds)
-    if any(restrict(t) is not None for t in q.types):
-        return build()
+    clauses = tuple(restrict(t) for t in q.types)
     shape = (q.types, q.start is not None, q.end is not None, q.since is not None)
-    found = _UNRESTRICTED.get(shape)
+    if all(c is None for c in clauses):
+        kept, key = _UNRESTRICTED, shape
+    elif shared_clauses:
+        kept, key = _SHARED_CLAUSES, (shape, confined, tuple(Same(c) for c in clauses))
+    else:
+        return build()
+    found = kept.get(key)
     if found is None:
-        found = _UNRESTRICTED[shape] = build()
+        found = kept[key] = build()
     return found
 
 
@@ -168,11 +179,12 @@ def _page(conds: list, cursor: paging.Cursor | None = None):
 
 def everything_bundle(conn, q: Everything, *, cursor: paging.Cursor | None, base_url: str, page_key: bytes,
                       restrict: Callable[[str], object], record: Callable[[str, object], object],
-                      confined: bool = False) -> tuple[bytes, list]:
-    """(the searchset Bundle, the rows shown) for one page (`confined`: see `conditions`)."""
+                      confined: bool = False, shared_clauses: bool = False) -> tuple[bytes, list]:
+    """(the searchset Bundle, the rows shown) for one page (`confined`: see `conditions`;
+    `shared_clauses`: the caller's access clauses are kept and shared, their values bound on `conn`)."""
     base_url = base_url.rstrip("/")
     path = endpoint(q.patient_id)
-    conds, count, first_page = _statements(q, restrict, record, confined)
+    conds, count, first_page = _statements(q, restrict, record, confined, shared_clauses)
     values = parameters(q)
     total = conn.execute(count, values, execution_options=_OWN_CACHE).scalar_one()
     self_params = q.applied if cursor is None else [(paging.PAGE, paging.sign(page_key, cursor))]

@@ -45,7 +45,7 @@ class Prepared:
     values: dict
 
 
-class _Same:
+class Same:
     """An access clause in a key, compared by identity (a clause's `==` builds SQL)."""
 
     __slots__ = ("clause",)
@@ -57,7 +57,7 @@ class _Same:
         return id(self.clause)
 
     def __eq__(self, other):
-        return isinstance(other, _Same) and other.clause is self.clause
+        return isinstance(other, Same) and other.clause is self.clause
 
 
 class Kept:
@@ -74,7 +74,7 @@ class Kept:
         `clauses`: the access clauses the statements hold (None: no limit)."""
         restricted = any(c is not None for c in clauses)
         table = self._restricted if restricted else self._open
-        key = (key, tuple(_Same(c) for c in clauses))
+        key = (key, tuple(Same(c) for c in clauses))
         kept = table.get(key, _MISSING)
         if kept is not _MISSING:
             try:

@@ -84,3 +84,19 @@ def test_only_values_bound_by_name_are_left_out_of_a_shape():
     assert shapes.share(literal_a) is literal_a
     assert shapes.share(resources.c.res_id == "b") is not literal_a
     assert shapes.share(resources.c.res_id == "a") is literal_a
+
+
+def test_carers_of_one_shape_share_everything_statements_and_each_gets_their_own_record(two_carers):
+    from gateway.search import everything
+
+    everything._SHARED_CLAUSES.clear()
+    seen = {"dochter": set(), "zoon": set()}
+    for _ in range(3):
+        for rp, c in two_carers.items():
+            patient = "moeder" if rp == "dochter" else "vader"
+            body = c.get(f"/fhir/Patient/{patient}/$everything").get_json()
+            seen[rp] |= {f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in body.get("entry", [])}
+            assert body["total"] == len(body.get("entry", []))
+    assert seen == {"dochter": {"CarePlan/plan-m", "RelatedPerson/dochter"},  # one's own: always
+                    "zoon": {"CarePlan/plan-v", "RelatedPerson/zoon"}}
+    assert len(everything._SHARED_CLAUSES) == 1
