@@ -113,8 +113,9 @@ class Direct:
             cur.close()
 
     def all(self, conn, params: dict) -> list:
-        """The rows, with attributes named as the statement's columns. On a connection that binds
-        a carer's access values (access_binds.Bound), with those values."""
+        """The rows, with attributes named as the statement's columns. On a connection that binds a
+        carer's access values (access_binds.Bound), with those values (a statement without their
+        parameters ignores them)."""
         values = getattr(conn, "access_values", None)
         if values:
             params = {**params, **values}

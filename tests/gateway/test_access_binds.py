@@ -100,3 +100,35 @@ def test_carers_of_one_shape_share_everything_statements_and_each_gets_their_own
     assert seen == {"dochter": {"CarePlan/plan-m", "RelatedPerson/dochter"},  # one's own: always
                     "zoon": {"CarePlan/plan-v", "RelatedPerson/zoon"}}
     assert len(everything._SHARED_CLAUSES) == 1
+
+
+def test_a_carers_write_after_their_clauses_are_bound_runs_also_where_sql_is_recorded(client, app, mint):
+    """A logbook message that refers to the client's care plan (checked through the carer's access
+    clause first, so their values are bound) is stored and found, also when every statement goes
+    through SQLAlchemy because something records the driver's SQL."""
+    from sqlalchemy import event
+
+    from outbox_world import ACCESS, CONTRIBUTE, RT
+
+    put_all(client, _network("moeder", "dochter", "plan-m")[:3] + [
+        consent("c-dochter", "Patient/moeder", {"type": "deny", "provision": [
+            {"type": "permit", "actor": [actor("RelatedPerson/dochter")], "action": [action],
+             "class": [{"system": RT, "code": t} for t in ("CarePlan", "Communication")]}
+            for action in (ACCESS, CONTRIBUTE)]})])
+    daughter = app.test_client()
+    daughter.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {mint('user/*.crs', fhir_user='RelatedPerson/dochter')}"
+    recorded = []
+    engine = app.extensions["samenzorg.engine"]
+    record = lambda conn, cursor, statement, *rest: recorded.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        created = daughter.post("/fhir/Communication", json={
+            "resourceType": "Communication", "status": "completed", "subject": {"reference": "Patient/moeder"},
+            "sender": {"reference": "RelatedPerson/dochter"}, "about": [{"reference": "CarePlan/plan-m"}],
+            "payload": [{"contentString": "Boodschappen gedaan."}]}, headers={"Content-Type": "application/fhir+json"})
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert created.status_code == 201, created.get_json()
+    assert any(s.startswith("INSERT INTO resources") for s in recorded)  # through SQLAlchemy, recorded
+    found = daughter.get("/fhir/Communication?subject=Patient/moeder").get_json()
+    assert [e["resource"]["id"] for e in found["entry"]] == [created.headers["Location"].split("/")[-3]]
