@@ -74,9 +74,6 @@ class Shapes:
                 self._kept.popitem(last=False)
         return clause
 
-    def __len__(self) -> int:
-        return len(self._kept)
-
 
 def shape_of(clause):
     """What decides the clause's SQL and every value not named here; None: not keyable."""
