@@ -105,12 +105,6 @@ class Bound:
             parameters = {**(parameters or {}), **self.access_values}
         return self.connection_.execute(statement, parameters, **kwargs)
 
-    def scalar(self, statement, parameters=None, **kwargs):
-        return self.execute(statement, parameters, **kwargs).scalar()
-
-    def scalars(self, statement, parameters=None, **kwargs):
-        return self.execute(statement, parameters, **kwargs).scalars()
-
     def __getattr__(self, name):
         return getattr(self.connection_, name)
 

@@ -272,7 +272,7 @@ class Policy:
             return scope if scope is not None else false()
         if role != "related-person" or not self.carer_patient:
             return false()
-        if self.bound is not None and self._kept():
+        if self.shares_clauses:
             # From the kept state alone, kept under its stamp; shared by carers of its shape, this
             # carer's values bound on the request's connection (access_binds).
             key = (res_type, self.carer_patient, self.request().actor_roles)
@@ -291,21 +291,21 @@ class Policy:
         return shapes.share(self._carer_clause(res_type, binds)), binds.values
 
     def _carer_clause(self, res_type: str, bind=lambda value: value):
-        own = bind(self.access.user_id)
+        own = self.access.user_id
         patient = (bind(self.carer_patient_id),)
         scope = _referenced_from(res_type, patient) if res_type in DIRECTORY else _compartment(res_type, patient)
         if scope is None:
             return false()
         allowed = and_(scope, to_sql(self.consent_filter, res_type, bind))
         if res_type == "RelatedPerson":  # one's own record is never hidden from oneself
-            allowed = or_(allowed, resources.c.res_id == own)
+            allowed = or_(allowed, resources.c.res_id == bind(own))
         if res_type == "AuditEvent":
             # A carer's Consent may show them their own access trail, never who else looked at
             # the client's record (that is for the client, their representative and the care team).
             r = idx_reference
             allowed = and_(allowed, resources.c.rid.in_(select(r.c.rid).where(
                 r.c.res_type == "AuditEvent", r.c.param == "agent", r.c.target_type == "RelatedPerson",
-                r.c.target_id == own)))
+                r.c.target_id == bind(own))))
         return allowed
 
     def sees_version(self, res_type: str, res_id: str, stored: bytes, referenced_by=None) -> bool:
