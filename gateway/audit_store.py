@@ -100,7 +100,12 @@ def _entry_may_read(entry: dict) -> bool:
 
 
 def pending(engine) -> bool:
+    # On PostgreSQL outside a transaction: a connection closed inside one is rolled back, and
+    # psycopg then drops every statement the connection had prepared (each of `$everything`'s
+    # 14 KB statements took 4-8 ms to plan again at 10,000 clients).
     with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
         return conn.execute(_ANY).first() is not None
 
 

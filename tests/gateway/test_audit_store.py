@@ -168,3 +168,26 @@ def test_a_reader_that_settles_while_another_settler_works_finds_the_log_empty_a
         assert not audit_store.pending(engine)
     finally:
         engine.dispose()
+
+
+def test_asking_whether_the_log_needs_settling_keeps_the_statements_postgresql_has_prepared(app, client):
+    """Every `$everything` first asks whether the audit log needs settling. Asked inside a transaction,
+    that connection was rolled back when closed, and psycopg then drops every statement prepared on
+    it: each `$everything` planned its two 14 KB statements again (4-8 ms each at 10,000 clients)."""
+    from sqlalchemy import event
+
+    engine = app.extensions["samenzorg.engine"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("statements prepared by psycopg: PostgreSQL only")
+    assert client.put("/fhir/Patient/p1", json={"resourceType": "Patient", "id": "p1"},
+                      headers={"Content-Type": "application/fhir+json"}).status_code == 201
+    used = {}
+    event.listen(engine, "checkout", lambda dbapi_conn, record, proxy: used.setdefault(id(dbapi_conn), dbapi_conn))
+    for _ in range(10):  # psycopg prepares a statement on its sixth execution on a connection
+        assert client.get("/fhir/Patient/p1/$everything").status_code == 200
+    prepared = 0
+    for dbapi_conn in used.values():
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'SELECT count(*)%'")
+            prepared += cur.fetchone()[0]
+    assert prepared >= 1
