@@ -9,7 +9,7 @@ import uuid
 
 import orjson
 from flask import Flask, Response, g, request
-from sqlalchemy import text
+from sqlalchemy import exc as sa_exc, text
 from werkzeug.exceptions import HTTPException
 from werkzeug.sansio.utils import get_current_url
 
@@ -120,6 +120,13 @@ def create_app(config: Settings | dict | None = None) -> Flask:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
+        if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+            # The database dropped the connection (a restart): the pool has let go of every connection
+            # it held, and the next request gets a new one.
+            logging.getLogger("samenzorg").warning("database connection lost (request %s): %s",
+                                                   g.get("request_id"), exc.orig)
+            body = outcome([Issue("error", "transient", "The database connection was lost; retry.")])
+            return _to_flask(FhirResponse(503, orjson.dumps(body), headers={"Retry-After": "1"}))
         logging.getLogger("samenzorg").exception("unhandled error (request %s)", g.get("request_id"))
         error = internal_error(g.get("request_id"))
         return _to_flask(FhirResponse(500, orjson.dumps(outcome(error.issues))))
