@@ -19,7 +19,7 @@ from .auth import TokenVerifier, access_from_header
 from .config import Settings
 from .audit_commit import GroupCommit
 from .consent_cache import ConsentCache
-from .errors import FhirError, Issue, NotAcceptable, UnsupportedMediaType, internal_error, outcome
+from .errors import FhirError, Issue, NotAcceptable, Unavailable, UnsupportedMediaType, internal_error, outcome
 from .fhirhttp import FhirRequest, FhirResponse
 from .interactions import Context
 from .portal import portal
@@ -125,8 +125,7 @@ def create_app(config: Settings | dict | None = None) -> Flask:
             # it held, and the next request gets a new one.
             logging.getLogger("samenzorg").warning("database connection lost (request %s): %s",
                                                    g.get("request_id"), exc.orig)
-            body = outcome([Issue("error", "transient", "The database connection was lost; retry.")])
-            return _to_flask(FhirResponse(503, orjson.dumps(body), headers={"Retry-After": "1"}))
+            return _error(Unavailable("The database connection was lost; retry.", headers={"Retry-After": "1"}))
         logging.getLogger("samenzorg").exception("unhandled error (request %s)", g.get("request_id"))
         error = internal_error(g.get("request_id"))
         return _to_flask(FhirResponse(500, orjson.dumps(outcome(error.issues))))

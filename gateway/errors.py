@@ -75,6 +75,12 @@ class UnsupportedMediaType(FhirError):
     status, code = 415, "not-supported"
 
 
+class Unavailable(FhirError):
+    """A transient failure (the database connection was lost): retry."""
+
+    status, code = 503, "transient"
+
+
 class Invalid(FhirError):
     """The resource parsed but does not conform: 422 Unprocessable Entity."""
 
