@@ -98,8 +98,8 @@ PING_AFTER_IDLE = 0.5
 
 def _ping_after_idle(engine: Engine) -> None:
     """Before a connection that lay idle in the pool is used, ask the server it is still there; a
-    dead one is replaced (SQLAlchemy retries the checkout on DisconnectionError), so a server
-    restart or a connection the server dropped while idle costs no request an error."""
+    dead one is replaced (SQLAlchemy retries the checkout on DisconnectionError), so a connection
+    the server dropped while it lay idle (a restart, an idle timeout) costs no request an error."""
     @event.listens_for(engine, "checkin")
     def checked_in(dbapi_conn, record):
         record.info["idle_since"] = time.monotonic()
