@@ -25,7 +25,7 @@ from .interactions import Context
 from .portal import portal
 from .repository import Repository
 from .routes import PUBLIC_PATHS, dispatch, resolve
-from .storage.db import make_engine
+from .storage.db import connect, make_engine
 from .interactions.bundle import written_resources
 from .validation import checked_ahead, parse_json
 
@@ -158,7 +158,7 @@ def _serve(settings: Settings, verifier: TokenVerifier, engine, consents: Consen
         # Audit records are appended compactly; they become AuditEvents before anything reads them.
         audit_store.settle_all(engine)
     # What a write stores is checked before its transaction begins, outside SQLite's write lock.
-    with checked_ahead(_written(freq, route[2])), _connect(engine, write) as conn:
+    with checked_ahead(_written(freq, route[2])), connect(engine, write) as conn:
         repo = Repository(conn, access, consents)
         repo.write_back = write_back
         repo.base_url = base_url
@@ -181,17 +181,6 @@ def _serve(settings: Settings, verifier: TokenVerifier, engine, consents: Consen
         if repo.audits:
             audits.commit(conn, repo)
         return response
-
-
-def _connect(engine, write: bool):
-    """The request's connection. A read on PostgreSQL at READ COMMITTED (its default) runs without
-    BEGIN and COMMIT, two of its four round trips: there every statement of a transaction sees a
-    snapshot of its own anyway, so a read transaction adds nothing to what the read sees. SQLite's
-    read transaction is one snapshot for the whole request, and stays."""
-    conn = engine.connect().execution_options(write=write)
-    if not write and conn.dialect.name == "postgresql" and conn.default_isolation_level == "READ COMMITTED":
-        conn.execution_options(isolation_level="AUTOCOMMIT")
-    return conn
 
 
 def _written(freq: FhirRequest, interaction: str) -> list:

@@ -55,7 +55,7 @@ class GroupCommit:
         try:
             conn.execution_options(write=True)
             if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
-                # One transaction for the batch, also where the read ran without one (app._connect).
+                # One transaction for the batch, also where the read ran without one (storage.db.connect).
                 conn.execution_options(isolation_level=conn.default_isolation_level)
             with conn.begin():
                 for handed in batch:

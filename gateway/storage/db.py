@@ -90,6 +90,18 @@ def make_engine(url: str, **kwargs) -> Engine:
     return engine
 
 
+def connect(engine: Engine, write: bool = False):
+    """A request's connection. A read on PostgreSQL at READ COMMITTED (its default) runs without
+    BEGIN and COMMIT, two of its four round trips: there every statement of a transaction sees a
+    snapshot of its own anyway, so a read transaction adds nothing to what the read sees. And a
+    connection closed inside a transaction is rolled back, which makes psycopg drop every statement
+    it prepared on it. SQLite's read transaction is one snapshot for the whole request, and stays."""
+    conn = engine.connect().execution_options(write=write)
+    if not write and conn.dialect.name == "postgresql" and conn.default_isolation_level == "READ COMMITTED":
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+    return conn
+
+
 # A pooled connection used this recently is not pinged before it is handed out again (HikariCP's
 # aliveBypassWindowMs: 500 ms). `pool_pre_ping` pinged on every checkout: a round trip added to
 # each request (a system read has one statement), ~10 % of a read on PostgreSQL.

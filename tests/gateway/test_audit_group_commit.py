@@ -6,7 +6,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, insert, select
 
-from gateway.app import _connect
+from gateway.storage.db import connect
 from gateway.audit_commit import AuditNotRecorded, GroupCommit
 from gateway.storage.db import make_engine
 from gateway.storage.tables import audit_log
@@ -93,9 +93,9 @@ class HalfWritten:
 
 
 def test_a_batch_committed_from_a_reads_connection_is_one_transaction(engine):
-    # A read's connection may run without a transaction (PostgreSQL, app._connect); the records it
+    # A read's connection may run without a transaction (PostgreSQL, storage.db.connect); the records it
     # commits for a batch still go in all together or not at all.
-    with _connect(engine, write=False) as conn:
+    with connect(engine, write=False) as conn:
         with pytest.raises(RuntimeError):
             GroupCommit().commit(conn, HalfWritten())
     with engine.connect() as conn:
