@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
-from sqlalchemy import and_, bindparam, delete, event, false, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, event, exists, false, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, audit_store, fhirtime
@@ -246,9 +246,8 @@ class Repository:
             stmt = _HISTORY.get((types, tuple(values), count), clauses, build)
             rows = [HistoryRow(r.seq, _stored_history(r), r.method) for r in stmt.all(self.conn, values)]
         else:
-            rows = self._visible_versions(self._history_query(types, values).params(values), count)
-        if res_id is not None and not rows and not self._visible_versions(
-                self._history_query(types, {"h_id": res_id}).params(h_id=res_id), 1):
+            rows = self._visible_versions(types, values, count)
+        if res_id is not None and not rows and not self._visible_versions(types, {"h_id": res_id}, 1):
             raise self._not_found(f"{res_type}/{res_id} is not known.")
         interaction = "history-instance" if res_id else "history-type" if res_type else "history-system"
         self._disclosed(interaction, [r.stored for r in rows])
@@ -270,7 +269,7 @@ class Repository:
     def _history_clause(self, res_type: str, clause_of):
         """Versions of `res_type` the caller may see, as far as SQL decides: by each version's own
         compartment (directory entries: by the current record, `clause_of(type)`). Carers' consent
-        is judged after."""
+        is judged after. A carer's client and own id are the parameters h_patient and h_own."""
         h = resource_history
         policy = self.policy
         if res_type in DIRECTORY or res_type == "Subscription" or policy.unrestricted:
@@ -279,29 +278,60 @@ class Repository:
                 return h.c.res_type == res_type
             return and_(h.c.res_type == res_type, h.c.res_id.in_(
                 select(resources.c.res_id).where(resources.c.res_type == res_type, clause)))
-        patients = policy.patients or ((policy.carer_patient_id,) if policy.carer_patient else ())
         hc = history_compartment
-        part = and_(h.c.res_type == res_type,
-                    h.c.seq.in_(select(hc.c.seq).where(hc.c.patient_id.in_(patients))))
-        if res_type == "RelatedPerson" and policy.carer_patient:  # one's own record
-            part = or_(part, and_(h.c.res_type == res_type, h.c.res_id == self.access.user_id))
+        carer = policy.carer_patient and not policy.patients
+        in_compartment = hc.c.patient_id == bindparam("h_patient") if carer else hc.c.patient_id.in_(policy.patients)
+        part = and_(h.c.res_type == res_type, h.c.seq.in_(select(hc.c.seq).where(in_compartment)))
+        if res_type == "RelatedPerson" and carer:  # one's own record
+            part = or_(part, and_(h.c.res_type == res_type, h.c.res_id == bindparam("h_own")))
         return part
 
-    def _visible_versions(self, q, count: int) -> list[HistoryRow]:
-        """Up to `count` rows of `q` (newest first) the caller may see. Only a carer's rows need a
-        per-version consent verdict; everyone else's are decided in SQL."""
+    def _visible_versions(self, types: tuple, values: dict, count: int) -> list[HistoryRow]:
+        """Up to `count` versions (newest first) the caller may see. Only a carer's need a verdict
+        beyond the history's own rows: a version that is still its resource's current one gets the
+        resource's access clause, in the same statement (`_carer_history`); an earlier version or a
+        delete is judged on its own content (`_version_visible`)."""
         if not self.policy.carer_patient or self.policy.patients:
-            return [HistoryRow(r.seq, _stored_history(r), r.method) for r in self.conn.execute(q.limit(count))]
+            q = self._history_query(types, values).params(values).limit(count)
+            return [HistoryRow(r.seq, _stored_history(r), r.method) for r in self.conn.execute(q)]
         out: list[HistoryRow] = []
-        batch, last = max(2 * count, 50), None
+        batch = max(2 * count, 50)
+        given = {**values, "h_patient": self.policy.carer_patient_id, "h_own": self.access.user_id}
         while len(out) < count:
-            page = q if last is None else q.where(resource_history.c.seq < last)
-            rows = self.conn.execute(page.limit(batch)).all()
-            out += [HistoryRow(r.seq, _stored_history(r), r.method) for r in rows if self._version_visible(r)]
+            stmt = self._carer_history(types, tuple(sorted(given)), batch)
+            rows = stmt.all(self.conn, given)
+            out += [HistoryRow(r.seq, _stored_history(r), r.method) for r in rows
+                    if (r.current_shown if r.current_judged else self._version_visible(r))]
             if len(rows) < batch:
                 break
-            last = rows[-1].seq
+            given["h_before"] = rows[-1].seq
         return out[:count]
+
+    def _carer_history(self, types: tuple, names: tuple, batch: int) -> Direct:
+        """A carer's history statement: the versions in their client's compartment, each with
+        whether it is its resource's current content (`current_judged`; not for directory entries
+        and Subscriptions, which `_version_visible` judges by their current record) and, if so,
+        whether the resource's access clause shows it (`current_shown`). The same clause
+        `sees_version` agrees with on current versions (tests/gateway/test_consent_property.py),
+        so those need no judging in Python. Kept per shape when the carer's clauses are shared."""
+        judged = [t for t in types if t not in DIRECTORY and t != "Subscription"]
+        clauses = tuple(self.clause(t) for t in types)  # all of them go into the statement
+
+        def build(compile_after: int = 0) -> Direct:
+            # The batch first, then its rows judged: not every version of the client's record that
+            # the database may sort before it takes the batch.
+            page = self._history_query(types, dict.fromkeys(names)).limit(batch).subquery("page")
+            r = resources
+            current = [r.c.res_type == page.c.res_type, r.c.res_id == page.c.res_id, r.c.version == page.c.version,
+                       r.c.deleted.is_(False), page.c.res_type.in_(judged)]
+            shown = or_(false(), *(and_(r.c.res_type == t, true() if c is None else c)
+                                   for t, c in zip(types, clauses) if t in judged))
+            q = select(page, exists().where(*current).label("current_judged"),
+                       exists().where(*current, shown).label("current_shown")).order_by(page.c.seq.desc())
+            return Direct(q, compile_after=compile_after)
+        if not self.policy.shares_clauses:
+            return build()
+        return _HISTORY.get(("carer", types, names, batch), clauses, build)
 
     @_records_refusal
     def match(self, res_type: str, params: list[tuple[str, str]], limit: int = 2) -> list[str]:

@@ -136,6 +136,56 @@ def test_a_version_with_a_label_the_consent_denies_is_left_out_of_every_history(
     assert "v2 geheim" not in json.dumps(daughter.get("_history").get_json())
 
 
+def test_a_current_version_the_consent_denies_is_left_out_and_its_earlier_ones_are_judged_each(record, as_):
+    # A carer's current versions are judged by the resource's access clause in SQL, earlier ones in
+    # Python (Repository._carer_history); here the current one is denied and the earlier one shown.
+    restricted = {"security": [{"system": CONFIDENTIALITY, "code": "R"}]}
+    record.put("/fhir/CarePlan/plan-anna", json=_plan("plan-anna", "Patient/anna", meta=restricted,
+                                                      description="v2 geheim"), headers=H)
+    daughter = as_("RelatedPerson/dochter-anna")
+    assert daughter.get("CarePlan/plan-anna").status_code == 404
+    for path in ("CarePlan/plan-anna/_history", "CarePlan/_history", "_history"):
+        versions = [v for t, i, v in _ids(daughter.get(path).get_json()) if i == "plan-anna"]
+        assert versions == ["1"], path
+    assert "v2 geheim" not in json.dumps(daughter.get("_history").get_json())
+    # Made visible again, the current version is shown beside the first, the middle one still not.
+    record.put("/fhir/CarePlan/plan-anna", json=_plan("plan-anna", "Patient/anna", description="v3"), headers=H)
+    assert [v for *_, v in _ids(daughter.get("CarePlan/plan-anna/_history").get_json())] == ["3", "1"]
+
+
+def test_only_a_carers_earlier_versions_are_judged_one_by_one(record, as_, monkeypatch):
+    # Judging a version in Python parses and extracts it (most of a carer's history page, before);
+    # a current version is judged with the resource's access clause, in the history's statement.
+    from gateway.policy import Policy
+
+    judged, sees_version = [], Policy.sees_version
+    monkeypatch.setattr(Policy, "sees_version", lambda self, *args, **kwargs:
+                        judged.append(args[:2]) or sees_version(self, *args, **kwargs))
+    record.put("/fhir/CarePlan/plan-anna", json=_plan("plan-anna", "Patient/anna", description="v2"), headers=H)
+    daughter = as_("RelatedPerson/dochter-anna")
+    assert [v for *_, v in _ids(daughter.get("CarePlan/plan-anna/_history").get_json())] == ["2", "1"]
+    assert judged == [("CarePlan", "plan-anna")]  # version 1 only
+    judged.clear()
+    assert {i for _, i, _ in _ids(daughter.get("_history?_count=100").get_json())} >= {"plan-anna", "dochter-anna"}
+    assert set(judged) == {("CarePlan", "plan-anna")}
+
+
+def test_a_visible_version_behind_many_hidden_ones_is_found_page_by_page(record, as_):
+    # A carer's history reads versions in batches (at least 50) until a page is full: the one
+    # message the daughter may see lies behind 60 newer ones her Consent hides.
+    message = {"resourceType": "Communication", "status": "completed", "subject": {"reference": "Patient/anna"}}
+    record.put("/fhir/Communication/zichtbaar", json={**message, "id": "zichtbaar"}, headers=H)
+    restricted = {"security": [{"system": CONFIDENTIALITY, "code": "R"}]}
+    for n in range(60):
+        assert record.put(f"/fhir/Communication/geheim-{n}", json={**message, "id": f"geheim-{n}", "meta": restricted},
+                          headers=H).status_code == 201
+    daughter = as_("RelatedPerson/dochter-anna")
+    for path in ("Communication/_history?_count=1", "_history?_count=3"):
+        page = daughter.get(path).get_json()
+        assert [i for _, i, _ in _ids(page) if i.startswith(("geheim", "zichtbaar"))] == ["zichtbaar"], path
+    assert _ids(daughter.get("Communication/_history?_count=100").get_json()) == [("Communication", "zichtbaar", "1")]
+
+
 def test_a_delete_is_judged_by_the_version_it_deleted(record, as_):
     record.delete("/fhir/CarePlan/plan-bert")
     daughter, son = as_("RelatedPerson/dochter-anna"), as_("RelatedPerson/zoon-bert")
