@@ -28,7 +28,7 @@ from datetime import datetime
 from urllib.parse import unquote_plus
 
 import orjson
-from sqlalchemy import DateTime, bindparam, delete, insert, select
+from sqlalchemy import DateTime, bindparam, delete, insert, or_, select
 
 from consent.model import normalize_ref
 
@@ -41,8 +41,10 @@ from .storage.direct import Direct
 from .storage.tables import INDEX_TABLES, audit_log, history_compartment, resource_history, resources
 
 _PARAMS = REGISTRY["AuditEvent"]
-_APPEND = Direct(insert(audit_log), ["recorded", "body"])  # every carer request
+_APPEND = Direct(insert(audit_log), ["recorded", "body", "agent"])  # every carer request
 _ANY = select(audit_log.c.seq).limit(1)
+_ANY_SHOWN_TO = Direct(select(audit_log.c.seq).where(
+    or_(audit_log.c.agent == bindparam("k_agent"), audit_log.c.agent.is_(None))).limit(1))
 _OLDEST = select(audit_log.c.seq, audit_log.c.recorded, audit_log.c.body).order_by(audit_log.c.seq)
 _SETTLED = delete(audit_log).where(audit_log.c.seq.in_(bindparam("k_seqs", expanding=True)))
 # insertmanyvalues: one statement for many rows, RETURNING in the order of the rows given.
@@ -70,7 +72,7 @@ def append(conn, fhir_user: str, client_id: str | None, disclosures: list[audit.
     if not disclosures:
         return
     now = fhirtime.now()
-    _APPEND.execute_many(conn, [{"recorded": now, "body": orjson.dumps(e)}
+    _APPEND.execute_many(conn, [{"recorded": now, "body": orjson.dumps(e), "agent": fhir_user}
                                 for e in events(fhir_user, client_id, disclosures, now)])
 
 
@@ -100,18 +102,23 @@ def _entry_may_read(entry: dict) -> bool:
     return request.get("method") in ("GET", "HEAD") and may_read("GET", path.strip("/"), [], None)
 
 
-def pending(engine) -> bool:
+def pending(engine, shown_to: str | None = None) -> bool:
+    """Whether the log holds records (`shown_to`: records of what was shown to this agent)."""
     # A read connection (storage.db.connect): on PostgreSQL outside a transaction, so closing it
     # keeps what psycopg prepared (each of `$everything`'s 14 KB statements took 4-8 ms to plan
     # again at 10,000 clients when it did not).
     with connect(engine) as conn:
-        return conn.execute(_ANY).first() is not None
+        if shown_to is None:
+            return conn.execute(_ANY).first() is not None
+        return _ANY_SHOWN_TO.first(conn, {"k_agent": shown_to}) is not None
 
 
-def settle_all(engine, *, batch: int = BATCH, batches: int | None = None) -> int:
+def settle_all(engine, *, batch: int = BATCH, batches: int | None = None, shown_to: str | None = None) -> int:
     """Settle the log, a transaction per `batch` rows, until it is empty (or `batches` are done);
-    returns how many records were settled. Costs one small query when nothing is pending."""
-    if not pending(engine):
+    returns how many records were settled. Costs one small query when nothing is pending.
+    `shown_to`: only if the log holds a record of what was shown to this agent (a carer, whose
+    own access trail is all they may see of AuditEvents); then all of it, as always."""
+    if not pending(engine, shown_to):
         return 0
     total, done = 0, 0
     while batches is None or done < batches:

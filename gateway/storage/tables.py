@@ -80,7 +80,7 @@ history_compartment = Table(
 )
 
 # The audit records of disclosures as they are appended: the whole AuditEvent as it will be served,
-# one row each, and nothing else. This append is what a read pays before it answers (no disclosure
+# one row each, with whom it was shown to. This append is what a read pays before it answers (no disclosure
 # leaves before its record is durable); `audit_store.settle` later moves the rows, in batches, into
 # `resources`, history and the index tables, before anything reads AuditEvents.
 audit_log = Table(
@@ -89,6 +89,10 @@ audit_log = Table(
     Column("seq", Serial, primary_key=True, autoincrement=True),
     Column("recorded", DateTime(), nullable=False),
     Column("body", LargeBinary, nullable=False),
+    # Who was shown it ("RelatedPerson/id"): a carer sees only their own access trail, so only their
+    # own pending records need settling before they read (audit_store.pending).
+    Column("agent", String(256), nullable=True),
+    Index(None, "agent"),
 )
 
 # What the stored data was built under, e.g. {"index_rules": "2"}: when the code's rules move on,

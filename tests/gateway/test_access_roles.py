@@ -306,6 +306,32 @@ def test_a_carers_record_is_appended_and_served_as_an_audit_event_on_every_path_
     assert len(got["entry"]) == n + 1
 
 
+def test_a_carer_settles_only_their_own_pending_records_before_reading_but_a_representative_all(network, app, as_):
+    # All a carer may see of AuditEvents is their own access trail (policy.py), so other carers'
+    # pending records need not become AuditEvents before a carer's $everything; theirs must.
+    from sqlalchemy import select
+
+    from gateway.storage.tables import audit_log
+
+    engine = app.extensions["samenzorg.engine"]
+
+    def pending():
+        with engine.connect() as conn:
+            return sorted(a for a, in conn.execute(select(audit_log.c.agent)))
+
+    daughter, neighbour, mentor = (as_(f"RelatedPerson/{r}") for r in ("dochter", "buurman", "mentor"))
+    assert daughter.get("CarePlan/medicatie").status_code == 200
+    assert pending() == ["RelatedPerson/dochter"]
+    assert neighbour.get("Patient/moeder/$everything").status_code == 200
+    assert pending() == ["RelatedPerson/buurman", "RelatedPerson/dochter"]  # hers kept, his appended
+    assert daughter.get("Patient/moeder/$everything").status_code == 200
+    assert pending() == ["RelatedPerson/dochter"]  # all settled first, then her $everything appended
+    # The mentor acts as the client, who sees who looked at her record: everything is settled for her.
+    assert neighbour.get("Patient/moeder/$everything").status_code == 200
+    got = mentor.get("AuditEvent?agent=RelatedPerson/buurman&_count=100").get_json()
+    assert got["total"] == 2 and pending() == ["RelatedPerson/mentor"]
+
+
 def test_audit_events_cannot_be_changed_or_deleted(network, client, as_):
     as_("RelatedPerson/dochter").get("CarePlan/medicatie")
     event = client.get("/fhir/AuditEvent").get_json()["entry"][0]["resource"]

@@ -106,3 +106,27 @@ def test_0010_gives_stored_subscriptions_their_end(tmp_path):
         ends = dict(conn.execute(text("SELECT res_id, ends_at FROM subscriptions")).all())
     engine.dispose()
     assert {k: v if v is None else str(v)[:19] for k, v in ends.items()} == {"ends": "2027-03-01 09:00:00", "never": None}
+
+
+def test_0011_names_the_agent_of_each_pending_audit_record(tmp_path):
+    """Records appended before 0011 get the agent they were shown to, from their requestor."""
+    import orjson
+    from datetime import datetime
+
+    from gateway import audit, audit_store
+    from gateway.storage.db import upgrade
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0010")
+    engine = make_engine(url)
+    event = audit_store.events("RelatedPerson/dochter", "familieportaal",
+                               [audit.Disclosure("read", patients=["Patient/moeder"], resources=["CarePlan/c1"])],
+                               datetime(2026, 1, 1))[0]
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO audit_log (recorded, body) VALUES (:t, :body)"),
+                     {"t": datetime(2026, 1, 1), "body": orjson.dumps(event)})
+    upgrade(url)
+    assert audit_store.pending(engine, "RelatedPerson/dochter") and not audit_store.pending(engine, "RelatedPerson/x")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT agent FROM audit_log")).scalar_one() == "RelatedPerson/dochter"
+    engine.dispose()
