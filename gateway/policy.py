@@ -577,6 +577,10 @@ def _record_rids(patient_ids: tuple[str, ...]):
     return union(clinical, from_professionals, patient_rows)
 
 
+# Kept per (type, patients), as `_compartment` is: building one took ~2 ms, and a carer's clause for
+# each directory type (shared by their shape, their client a bound parameter) built it again on
+# every Consent-cache miss: a sixth of a carer's `$everything` at 300 clients (in process).
+@functools.lru_cache(maxsize=256)
 def _referenced_from(res_type: str, patient_ids: tuple[str, ...]):
     """Directory entries the patients' clinical record points at, directly or through a
     PractitionerRole it points at."""
