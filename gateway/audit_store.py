@@ -43,8 +43,8 @@ from .storage.tables import INDEX_TABLES, audit_log, history_compartment, resour
 _PARAMS = REGISTRY["AuditEvent"]
 _APPEND = Direct(insert(audit_log), ["recorded", "body", "agent"])  # every carer request
 _ANY = select(audit_log.c.seq).limit(1)
-_ANY_SHOWN_TO = Direct(select(audit_log.c.seq).where(
-    or_(audit_log.c.agent == bindparam("k_agent"), audit_log.c.agent.is_(None))).limit(1))
+_SHOWN_TO = or_(audit_log.c.agent == bindparam("k_agent"), audit_log.c.agent.is_(None))  # None: anyone's
+_ANY_SHOWN_TO = Direct(select(audit_log.c.seq).where(_SHOWN_TO).limit(1))
 _OLDEST = select(audit_log.c.seq, audit_log.c.recorded, audit_log.c.body).order_by(audit_log.c.seq)
 _SETTLED = delete(audit_log).where(audit_log.c.seq.in_(bindparam("k_seqs", expanding=True)))
 # insertmanyvalues: one statement for many rows, RETURNING in the order of the rows given.
@@ -116,14 +116,16 @@ def pending(engine, shown_to: str | None = None) -> bool:
 def settle_all(engine, *, batch: int = BATCH, batches: int | None = None, shown_to: str | None = None) -> int:
     """Settle the log, a transaction per `batch` rows, until it is empty (or `batches` are done);
     returns how many records were settled. Costs one small query when nothing is pending.
-    `shown_to`: only if the log holds a record of what was shown to this agent (a carer, whose
-    own access trail is all they may see of AuditEvents); then all of it, as always."""
+    `shown_to`: only the records of what was shown to this agent (a carer, whose own access trail
+    is all they may see of AuditEvents). Settling everyone's made a carer's `$everything` wait for
+    the whole log: a third of its time when each settled a few, over a second for the one that met
+    a backlog; the rest is settled by `samenzorg worker` and by readers who may see it."""
     if not pending(engine, shown_to):
         return 0
     total, done = 0, 0
     while batches is None or done < batches:
         with engine.connect().execution_options(write=True) as conn, conn.begin():
-            settled = settle(conn, batch)
+            settled = settle(conn, batch, shown_to)
         total, done = total + settled, done + 1
         # Only an empty batch says the log is settled (a short one says nothing about rows that
         # other settlers held or that were appended meanwhile); it costs one small transaction.
@@ -132,12 +134,13 @@ def settle_all(engine, *, batch: int = BATCH, batches: int | None = None, shown_
     return total
 
 
-def settle(conn, limit: int = BATCH) -> int:
-    """Turn the oldest `limit` rows of the log into AuditEvent resources, in `conn`'s transaction."""
-    q = _OLDEST.limit(limit)
+def settle(conn, limit: int = BATCH, shown_to: str | None = None) -> int:
+    """Turn the oldest `limit` rows of the log (`shown_to`: of those shown to this agent) into
+    AuditEvent resources, in `conn`'s transaction."""
+    q = (_OLDEST if shown_to is None else _OLDEST.where(_SHOWN_TO)).limit(limit)
     if conn.dialect.name != "sqlite":  # a concurrent settler waits, then finds these rows gone
         q = q.with_for_update()
-    rows = conn.execute(q).all()
+    rows = conn.execute(q, {} if shown_to is None else {"k_agent": shown_to}).all()
     if rows:
         store(conn, [(r.recorded, r.body) for r in rows])
         conn.execute(_SETTLED, {"k_seqs": [r.seq for r in rows]})
