@@ -317,7 +317,7 @@ class Repository:
         judged = [t for t in types if t not in DIRECTORY and t != "Subscription"]
         clauses = tuple(self.clause(t) for t in types)  # all of them go into the statement
 
-        def build(compile_after: int = 0) -> Direct:
+        def build(compile_after: int) -> Direct:
             # The batch first, then its rows judged: not every version of the client's record that
             # the database may sort before it takes the batch.
             page = self._history_query(types, dict.fromkeys(names)).limit(batch).subquery("page")
@@ -329,8 +329,8 @@ class Repository:
             q = select(page, exists().where(*current).label("current_judged"),
                        exists().where(*current, shown).label("current_shown")).order_by(page.c.seq.desc())
             return Direct(q, compile_after=compile_after)
-        if not self.policy.shares_clauses:
-            return build()
+        if not self.policy.shares_clauses:  # built for this request: through SQLAlchemy's own cache
+            return build(PER_CALLER)
         return _HISTORY.get(("carer", types, names, batch), clauses, build)
 
     @_records_refusal
