@@ -186,9 +186,8 @@ def _serve(settings: Settings, verifier: TokenVerifier, engine, consents: Consen
 
 def _own_trail_only(access: Access, engine, consents: ConsentCache) -> str | None:
     """The caller, when all they may see of AuditEvents is their own access trail: a carer who is
-    not their client's representative (policy.py). Other callers' records pending in the audit log
-    are then no concern of theirs (settling them cost a carer's `$everything` a third of its time).
-    None: any pending record may concern the caller."""
+    not their client's representative (policy.py); None: any pending record may concern the caller
+    (audit_store.settle_all)."""
     if access.role != "related-person":
         return None
     with connect(engine) as conn:

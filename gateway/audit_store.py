@@ -14,7 +14,9 @@ path serves under the same rules (read, vread, search, history, `$everything`, t
 carers), with `meta.lastUpdated` its recorded time. `samenzorg worker` settles in the background
 too, so the log stays short. Settling takes rows in order under a lock (FOR UPDATE on PostgreSQL,
 the write lock on SQLite) and deletes them in the same transaction, so each row becomes exactly
-one AuditEvent, and a reader that settled sees every record committed before it began.
+one AuditEvent, and a reader that settled sees every record committed before it began. A carer who
+is not the client's representative may see only her own access trail, so before her reads only the
+records of what was shown to her are settled (`shown_to`, by `audit_log.agent`).
 
 The rows of a settled event are built from the event itself (it was made by `audit.audit_event`,
 so which references, codings and date it holds is known); `tests/gateway/test_audit_store.py`
