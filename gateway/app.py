@@ -10,7 +10,9 @@ import uuid
 import orjson
 from flask import Flask, Response, g, request
 from sqlalchemy import exc as sa_exc, text
+from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_accept_header
 from werkzeug.sansio.utils import get_current_url
 
 from . import audit_store, cors, limits, memory, oauth
@@ -61,10 +63,11 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     @app.before_request
     def start():
         g.started = time.perf_counter()
-        given = request.headers.get("X-Request-ID", "")
+        environ = request.environ
+        given = environ.get("HTTP_X_REQUEST_ID", "")
         # Echoed into logs and headers: accept only a short, plain token from the caller.
         g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
-        request.environ["HTTP_X_REQUEST_ID"] = g.request_id  # so handlers (e.g. batch entries) can quote it
+        environ["HTTP_X_REQUEST_ID"] = g.request_id  # so handlers (e.g. batch entries) can quote it
 
     @app.after_request
     def finish(response: Response):
@@ -205,9 +208,15 @@ def _negotiate() -> None:
     fmt = request.args.get("_format")
     if fmt is not None and fmt.split(";")[0].strip().lower() not in _FORMATS:
         raise NotAcceptable(f"_format '{fmt}' is not served; this server speaks FHIR JSON only.")
-    offered = [m.split(";")[0].strip().lower() for m, q in request.accept_mimetypes if q > 0]
-    if fmt is None and offered and not any(m in _JSON_TYPES or m in ("*/*", "application/*") for m in offered):
+    if fmt is None and not _accepts_json(request.environ.get("HTTP_ACCEPT", "")):
         raise NotAcceptable("This server answers in application/fhir+json only.")
+
+
+@functools.lru_cache(maxsize=64)  # bounded: the header is the caller's; clients send the same few
+def _accepts_json(accept: str) -> bool:
+    """Whether an Accept header lets us answer in JSON (no Accept, or no type it names, does)."""
+    offered = [m.split(";")[0].strip().lower() for m, q in parse_accept_header(accept, MIMEAccept) if q > 0]
+    return not offered or any(m in _JSON_TYPES or m in ("*/*", "application/*") for m in offered)
 
 
 def _base_url(settings: Settings) -> str:
@@ -246,12 +255,11 @@ def _fhir_request(path: str, params: dict, base_url: str) -> FhirRequest:
 
 
 def _to_flask(resp: FhirResponse) -> Response:
-    out = Response(resp.body if resp.body is not None else b"", status=resp.status)
-    if resp.body is not None:
-        out.headers["Content-Type"] = f"{FHIR_JSON}; charset=utf-8"
-    for k, v in resp.headers.items():
-        out.headers[k] = v
-    return out
+    # Headers given to the constructor, not set one by one afterwards (that cost as much again); a
+    # body is FHIR JSON unless the response names its own Content-Type (spelled so, as ours are).
+    fhir_json = resp.body is not None and "Content-Type" not in resp.headers
+    return Response(resp.body if resp.body is not None else b"", status=resp.status, headers=resp.headers,
+                    content_type=f"{FHIR_JSON}; charset=utf-8" if fhir_json else None)
 
 
 def _error(error: FhirError) -> Response:

@@ -49,6 +49,9 @@ def install(app: Flask, settings: Settings) -> None:
 
     @app.before_request
     def limit_body():
+        environ = request.environ
+        if not environ.get("CONTENT_LENGTH") and "HTTP_TRANSFER_ENCODING" not in environ:
+            return  # HTTP/1.1 sends a body only with one of these: nothing to hold (most reads)
         bulk = request.method == "POST" and request.path.rstrip("/") in _BULK_PATHS
         limit, name = ((settings.max_bundle_bytes, "SAMENZORG_MAX_BUNDLE_BYTES") if bulk
                        else (settings.max_body_bytes, "SAMENZORG_MAX_BODY_BYTES"))

@@ -35,6 +35,12 @@ class SessionInterface(SecureCookieSessionInterface):
     def get_cookie_name(self, app):
         return "samenzorg_session"
 
+    def open_session(self, app, request):
+        # The FHIR API takes bearer tokens only: no cookie is read (nor its signature checked) there.
+        if request.path == "/fhir" or request.path.startswith("/fhir/"):
+            return None  # Flask's null session: nothing to save
+        return super().open_session(app, request)
+
     def get_signing_serializer(self, app):
         # Flask builds the serializer anew for every request, FHIR ones included (5 % of a read);
         # it depends only on the app's keys, so it is built once per set of keys.

@@ -46,3 +46,20 @@ def test_since_as_a_bare_date_starts_at_dutch_midnight():
     assert parse_instant("2026-07-01") == datetime(2026, 6, 30, 22)
     assert parse_instant("2026-03-05T10:00:00+01:00") == datetime(2026, 3, 5, 9)
     assert parse_instant("2026-03-05T10:00:00") is None
+
+
+def test_http_dates_are_imf_fixdates_of_the_utc_instant_in_every_year():
+    # Last-Modified and If-Modified-Since speak RFC 9110's IMF-fixdate; ours is written by hand
+    # (fhirtime.http_date), so it is held to what the standard library writes, years 1 to 9999.
+    from datetime import timedelta, timezone
+    from email.utils import format_datetime
+
+    from gateway.fhirtime import http_date, parse_http_date
+
+    step = timedelta(days=3652, hours=7, minutes=13, seconds=29, microseconds=999)  # ~a decade, every weekday
+    instants = [datetime(1, 1, 1) + k * step for k in range(1000)] + [datetime(9999, 12, 31, 23, 59, 59)]
+    for t in instants:
+        assert http_date(t) == format_datetime(t.replace(tzinfo=timezone.utc), usegmt=True)
+        if t.year >= 1000:  # the email parser reads a year below 100 as 19xx or 20xx (RFC 5322's obsolete syntax)
+            assert parse_http_date(http_date(t)) == t.replace(microsecond=0)
+    assert http_date(datetime(2026, 12, 2, 7, 5, 9, 999000)) == "Wed, 02 Dec 2026 07:05:09 GMT"
